@@ -1,0 +1,20 @@
+"""gan_helpers: the plumbing the gan-notebooks share.
+
+One module per concern, each readable on its own:
+
+- ``environment``: Colab or local, Drive, root folder, smoke mode, device
+- ``params``: check notebook parameters, shrink them in smoke mode, name runs, seed
+- ``data``: MNIST / Fashion-MNIST download with verification and caching, tf.data pipelines
+- ``runs``: run folders, config.json, metrics.csv, summary.json, generator.keras
+- ``checkpoints``: atomic checkpoints and exact resume
+- ``plots``: sample grids, loss curves, GIFs
+"""
+
+from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, load_checkpoint, save_checkpoint
+from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset
+from .environment import Environment, setup, smoke_mode
+from .params import auto_run_name, check_params, seed_everything, shrink_for_smoke
+from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
+from .runs import Run, read_metrics
+
+__version__ = "0.1.0"

@@ -1,0 +1,224 @@
+"""Checkpoints that resume a GAN exactly, and survive being killed mid-write.
+
+A checkpoint holds everything a continued run needs to compute what an uninterrupted run
+would have computed:
+
+- every variable of the model (``model.variables``): generator and discriminator weights,
+  BatchNorm statistics, and the states of the model's ``keras.random.SeedGenerator``\\s
+  (noise and dropout), so the random numbers continue where they stopped;
+- every optimizer found as an attribute of the model (e.g. ``d_optimizer``,
+  ``g_optimizer``): step counter, learning rate and Adam's moment estimates;
+- Python's and NumPy's global random states;
+- the number of completed epochs.
+
+Data order needs no state: `gan_helpers.data.make_dataset` derives epoch e's shuffle from
+``(seed, e)``.
+
+The file is one ``.npz`` (a zip with a CRC per array, so damage is detected on load). It is
+written to local disk first, then copied next to its final name and renamed into place: a
+process killed at any moment leaves either the old set of checkpoints or the new one, never
+a half-written file under a checkpoint name. That is also how it behaves on a Google Drive
+FUSE mount, where writing in place is slow and fragile.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d+)\.npz$")
+
+
+# ---------------------------------------------------------------- atomic file writes
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def move_into_place(local_file: str | Path, destination: str | Path) -> Path:
+    """Copy a finished local file next to ``destination`` and rename it into place atomically.
+
+    The copy goes to a temporary name in the destination folder (same file system, so the
+    final ``os.replace`` is atomic, also on Drive), is flushed to disk, and only then takes
+    the real name. The local file is removed.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
+    shutil.copyfile(local_file, partial)
+    _fsync_file(partial)
+    os.replace(partial, destination)
+    os.unlink(local_file)
+    return destination
+
+
+def write_atomically(destination: str | Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``destination`` so that readers only ever see the old or the new content."""
+    fd, local = tempfile.mkstemp(suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
+    return move_into_place(local, destination)
+
+
+def remove_partial_files(folder: str | Path) -> None:
+    """Delete leftovers of writes that were killed half-way (``.*.partial``)."""
+    for leftover in Path(folder).glob(".*.partial"):
+        leftover.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- what a checkpoint holds
+
+def find_optimizers(model: keras.Model) -> dict[str, keras.optimizers.Optimizer]:
+    """The optimizers kept as attributes of ``model`` (and ``model.optimizer``), by attribute name."""
+    found = {name: value for name, value in vars(model).items()
+             if isinstance(value, keras.optimizers.Optimizer) and not name.startswith("_")}
+    if getattr(model, "optimizer", None) is not None and model.optimizer not in found.values():
+        found["optimizer"] = model.optimizer
+    return dict(sorted(found.items()))
+
+
+def training_state(model: keras.Model) -> list:
+    """Every variable a resume must restore, in a fixed order: the model's, then each optimizer's."""
+    variables = list(model.variables)
+    for name, optimizer in find_optimizers(model).items():
+        if not optimizer.built:
+            raise RuntimeError(
+                f"Optimizer {name!r} is not built yet, so its state cannot be saved or restored. "
+                f"Build it in the model's compile(): {name}.build(<the sub-model>.trainable_variables)."
+            )
+        variables.extend(optimizer.variables)
+    return variables
+
+
+def save_checkpoint(path: str | Path, model: keras.Model, epoch: int) -> Path:
+    """Save ``model``'s full training state after ``epoch`` completed epochs, atomically."""
+    variables = training_state(model)
+    meta = {
+        "format": 1,
+        "epoch": int(epoch),
+        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "variables": [{"path": v.path, "shape": list(v.shape)} for v in variables],
+        "python_random_state": _to_json(random.getstate()),
+        "numpy_random_state": _to_json(np.random.get_state()),
+    }
+    arrays = {f"v{i:05d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
+    fd, local = tempfile.mkstemp(suffix=".npz")
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    return move_into_place(local, path)
+
+
+def load_checkpoint(path: str | Path, model: keras.Model) -> int:
+    """Restore ``model``'s training state from ``path``; return the number of completed epochs.
+
+    Raises ``ValueError`` if the file is damaged or does not fit the model; nothing is
+    assigned in either case.
+    """
+    try:
+        with np.load(path) as archive:
+            meta = json.loads(archive["meta"].tobytes().decode())
+            arrays = [archive[f"v{i:05d}"] for i in range(len(meta["variables"]))]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as error:
+        raise ValueError(f"checkpoint {path} is damaged ({type(error).__name__}: {error})") from error
+
+    variables = training_state(model)
+    if len(variables) != len(arrays):
+        raise ValueError(
+            f"checkpoint {path} holds {len(arrays)} variables but the model has {len(variables)}: the model "
+            "code or its parameters changed since it was saved. Start a new run (another run_name)."
+        )
+    for variable, array, saved in zip(variables, arrays, meta["variables"]):
+        if tuple(variable.shape) != array.shape:
+            raise ValueError(
+                f"checkpoint {path}: variable {saved['path']} has shape {array.shape} but the model's "
+                f"{variable.path} has {tuple(variable.shape)}. The model changed; start a new run (another run_name)."
+            )
+    for variable, array in zip(variables, arrays):
+        variable.assign(array)
+    random.setstate(_from_json_python(meta["python_random_state"]))
+    np.random.set_state(tuple(meta["numpy_random_state"]))
+    return int(meta["epoch"])
+
+
+def _to_json(state):
+    """Random states contain tuples and NumPy arrays; make them JSON."""
+    if isinstance(state, np.ndarray):
+        return state.tolist()
+    if isinstance(state, (tuple, list)):
+        return [_to_json(s) for s in state]
+    return state
+
+
+def _from_json_python(state):
+    version, internal, gauss = state
+    return version, tuple(internal), gauss
+
+
+# ---------------------------------------------------------------- a folder of checkpoints
+
+class CheckpointFolder:
+    """The ``checkpoints/`` folder of a run: ``epoch_0001.npz`` ... keeping the last ``keep``."""
+
+    def __init__(self, folder: str | Path, keep: int = 3):
+        if keep < 1:
+            raise ValueError(f"keep={keep}: at least one checkpoint must be kept.")
+        self.folder = Path(folder)
+        self.keep = keep
+        self.folder.mkdir(parents=True, exist_ok=True)
+        remove_partial_files(self.folder)
+
+    def epochs(self) -> list[int]:
+        """Epoch numbers that have a checkpoint, oldest first."""
+        found = (CHECKPOINT_PATTERN.match(p.name) for p in self.folder.iterdir())
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def path(self, epoch: int) -> Path:
+        return self.folder / f"epoch_{epoch:04d}.npz"
+
+    def save(self, model: keras.Model, epoch: int) -> Path:
+        """Save after ``epoch`` completed epochs, then delete all but the newest ``keep``."""
+        saved = save_checkpoint(self.path(epoch), model, epoch)
+        for old in self.epochs()[:-self.keep]:
+            self.path(old).unlink(missing_ok=True)
+        return saved
+
+    def restore_latest(self, model: keras.Model) -> int:
+        """Restore the newest checkpoint that loads; return its epoch, or 0 when there is none.
+
+        A damaged newest checkpoint (e.g. a Drive upload cut off) is reported and skipped
+        for the one before it.
+        """
+        for epoch in reversed(self.epochs()):
+            try:
+                return load_checkpoint(self.path(epoch), model)
+            except ValueError as error:
+                if "is damaged" not in str(error):
+                    raise
+                print(f"Warning: {error}; trying the previous checkpoint.")
+        return 0
+
+
+class CheckpointEveryEpoch(keras.callbacks.Callback):
+    """Keras callback: save the full training state at the end of every epoch."""
+
+    def __init__(self, checkpoints: CheckpointFolder):
+        super().__init__()
+        self.checkpoints = checkpoints
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.checkpoints.save(self.model, epoch + 1)

@@ -1,0 +1,201 @@
+"""Pictures of a GAN run: sample grids, loss curves, GIFs and a Keras callback.
+
+Everything here writes files (atomically, so a crash never leaves a half-written
+PNG) and works headless: matplotlib is used through ``Figure`` + ``FigureCanvasAgg``
+and never touches pyplot's global state.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import keras
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+BORDER_PX = 2
+BORDER_VALUE = 255  # white lines between tiles
+SMALL_IMAGE_PX = 64  # tiles smaller than this are upscaled ...
+MIN_GRID_WIDTH_PX = 256  # ... until the grid is at least this wide
+_EPOCH_FILE = re.compile(r"epoch_(\d+)\.png")
+
+
+def _write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(file)`` on a temp file next to ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp_file:
+            write(temp_file)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def fixed_noise(num_images: int, latent_dim: int, seed: int) -> np.ndarray:
+    """Standard-normal latent vectors, float32 (num_images, latent_dim), identical per seed."""
+    if num_images < 1 or latent_dim < 1:
+        raise ValueError(f"num_images and latent_dim must be >= 1, got {num_images} and {latent_dim}")
+    return np.random.default_rng(seed).standard_normal((num_images, latent_dim), dtype=np.float32)
+
+
+def save_grid(images, path: str | Path, ncols: int | None = None) -> Path:
+    """Tile images in [-1, 1] into one PNG and return its path.
+
+    ``images`` is an array or tensor shaped (N, H, W, C) with C = 1 or 3, or (N, H, W).
+    Values are clipped to [-1, 1] and mapped linearly to 0..255. Grey grids are saved as
+    mode "L", colour as "RGB". Tiles smaller than 64 px are enlarged by a whole-number
+    factor (nearest neighbour) so the grid is at least ~256 px wide.
+    """
+    images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
+    if images.ndim == 3:
+        images = images[..., np.newaxis]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.shape[0] == 0:
+        raise ValueError(
+            f"save_grid expects a non-empty batch shaped (N, H, W, C) with C in (1, 3) or (N, H, W); "
+            f"got shape {images.shape}. Pass a batch of images, e.g. generator(noise)."
+        )
+    if not np.all(np.isfinite(images)):
+        raise ValueError("save_grid got NaN or inf pixel values; the generator has probably diverged.")
+    count, height, width, channels = images.shape
+    ncols = ncols or math.ceil(math.sqrt(count))
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols}")
+    nrows = math.ceil(count / ncols)
+
+    if max(height, width) < SMALL_IMAGE_PX:
+        scale = max(1, math.ceil(MIN_GRID_WIDTH_PX / (ncols * width)))
+        images = images.repeat(scale, axis=1).repeat(scale, axis=2)
+        height, width = height * scale, width * scale
+
+    pixels = np.rint((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
+    grid = np.full(
+        (nrows * (height + BORDER_PX) + BORDER_PX, ncols * (width + BORDER_PX) + BORDER_PX, channels),
+        BORDER_VALUE,
+        dtype=np.uint8,
+    )
+    for index, tile in enumerate(pixels):
+        top = BORDER_PX + (index // ncols) * (height + BORDER_PX)
+        left = BORDER_PX + (index % ncols) * (width + BORDER_PX)
+        grid[top : top + height, left : left + width] = tile
+    picture = Image.fromarray(grid[..., 0], mode="L") if channels == 1 else Image.fromarray(grid, mode="RGB")
+    return _write_atomically(path, lambda file: picture.save(file, format="PNG"))
+
+
+def show_image(path: str | Path) -> None:
+    """Show a PNG/GIF inline inside an IPython kernel (Jupyter, Colab); else print ``saved <path>``."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image as InlineImage, display
+    except ImportError:
+        get_ipython = None
+    shell = get_ipython() if get_ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        display(InlineImage(filename=str(path)))
+    else:
+        print(f"saved {path}")
+
+
+def plot_losses(metrics_csv: str | Path, path: str | Path, columns: list[str] | None = None) -> Path:
+    """Plot loss columns of a run's metrics CSV against "epoch"; save a PNG and return its path.
+
+    By default every column whose name ends in "loss" is drawn; pass ``columns`` to choose.
+    """
+    metrics_csv = Path(metrics_csv)
+    rows: list[dict[str, str]] = []
+    if metrics_csv.is_file():
+        with metrics_csv.open(newline="") as file:
+            reader = csv.DictReader(file)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    if not rows:
+        raise ValueError(f"{metrics_csv} is missing or has no rows: nothing to plot yet. Train for an epoch first.")
+    columns = columns or [name for name in header if name.endswith("loss")]
+    missing = [name for name in ["epoch", *columns] if name not in header]
+    if missing or not columns:
+        raise ValueError(f"{metrics_csv} lacks columns {missing or 'ending in loss'}; it has {header}.")
+
+    def numbers(name: str) -> list[float]:
+        return [float(row[name]) if row[name] not in ("", None) else math.nan for row in rows]
+
+    figure = Figure(figsize=(7, 4), layout="tight")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for name in columns:
+        axes.plot(numbers("epoch"), numbers(name), marker="o" if len(rows) < 30 else None, label=name)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("loss")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    return _write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
+
+
+def make_gif(frames: list[str | Path], path: str | Path, duration_ms: int = 300) -> Path:
+    """Animate the PNG ``frames`` in order into a looping GIF; the last frame stays 3x longer."""
+    if not frames:
+        raise ValueError("make_gif got no frames; pass e.g. sample_paths(folder) after training.")
+    pictures = []
+    for frame in frames:
+        with Image.open(frame) as picture:
+            pictures.append(picture.convert("RGB"))
+    sizes = {picture.size for picture in pictures}
+    if len(sizes) > 1:
+        raise ValueError(f"make_gif needs frames of one size, got sizes {sorted(sizes)}")
+    durations = [duration_ms] * (len(pictures) - 1) + [3 * duration_ms]
+    return _write_atomically(
+        path,
+        lambda file: pictures[0].save(
+            file, format="GIF", save_all=True, append_images=pictures[1:], duration=durations, loop=0
+        ),
+    )
+
+
+def sample_paths(folder: str | Path) -> list[Path]:
+    """The ``epoch_*.png`` grids in ``folder``, sorted by epoch number (empty if none)."""
+    numbered: dict[Path, int] = {}
+    for path in Path(folder).glob("epoch_*.png"):
+        match = _EPOCH_FILE.fullmatch(path.name)
+        if match:
+            numbered[path] = int(match[1])
+    return sorted(numbered, key=numbered.__getitem__)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Save (and optionally show) a grid of generator samples at chosen epochs.
+
+    A grid is saved after epoch ``n`` (1-based) when ``n % every == 0`` or when ``n`` is the
+    final epoch (``self.params["epochs"]``, if Keras provided it) as ``folder/epoch_{n:04d}.png``.
+    The generator runs in inference mode (``training=False``): BatchNormalization uses its
+    moving statistics and Dropout is off, so grids from different epochs are comparable.
+    """
+
+    def __init__(self, generator: keras.Model, noise: np.ndarray, folder: str | Path, every: int = 1, show: bool = True):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"every must be >= 1 (save every n-th epoch), got {every}")
+        self.generator = generator
+        self.noise = np.asarray(noise, dtype=np.float32)
+        self.folder = Path(folder)
+        self.every = every
+        self.show = show
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        epoch_number = epoch + 1
+        final_epoch = (self.params or {}).get("epochs")
+        if epoch_number % self.every != 0 and epoch_number != final_epoch:
+            return
+        images = self.generator(self.noise, training=False)
+        path = save_grid(images, self.folder / f"epoch_{epoch_number:04d}.png")
+        if self.show:
+            show_image(path)

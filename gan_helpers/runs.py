@@ -1,0 +1,209 @@
+"""Run folders: one folder per training run, laid out as ``drive_layout.md`` documents.
+
+    <root>/runs/<experiment>/<run_name>/
+        config.json        parameters + provenance (versions, git commit, device, seed, start time)
+        metrics.csv        one row per completed epoch: losses, seconds, images_per_sec
+        checkpoints/       epoch_NNNN.npz, the last few (see checkpoints.py)
+        samples/           epoch_NNNN.png fixed-noise grids, samples.gif
+        losses.png         loss curves
+        generator.keras    the trained generator (keras.models.load_model, no notebook needed)
+        summary.json       written when the run completes
+
+Opening a run that already exists with the same parameters resumes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, move_into_place, write_atomically
+from .environment import Environment
+
+# Parameters that may change between sessions of one run: more epochs extend a finished run.
+RESUMABLE_CHANGES = {"epochs", "sample_every"}
+
+
+def provenance(env: Environment | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Versions, git commit, device, seed and time: what is needed to say how a run was made."""
+    versions = {"python": platform.python_version()}
+    for package in ("tensorflow", "keras", "numpy", "gan-helpers"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "versions": versions,
+        "git_commit": git_commit(),
+        "device": env.device if env else None,
+        "in_colab": env.in_colab if env else None,
+        "smoke": env.smoke if env else None,
+        "seed": seed,
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "host": platform.node(),
+    }
+
+
+def git_commit() -> str | None:
+    """The commit gan_helpers comes from: its git checkout, or the commit pip recorded when
+    it was installed from a git URL. None when neither is known."""
+    source = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if out.returncode == 0:
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        direct_url = metadata.distribution("gan-helpers").read_text("direct_url.json")
+        return json.loads(direct_url or "{}").get("vcs_info", {}).get("commit_id")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+class Run:
+    """A run folder: created on first use, resumed when it exists with the same parameters."""
+
+    def __init__(self, env: Environment, experiment: str, run_name: str, params: dict[str, Any], keep_checkpoints: int = 3):
+        if not run_name or "/" in run_name or run_name.startswith("."):
+            raise ValueError(f"run_name={run_name!r} must be a plain folder name (no '/', not empty, not starting with '.').")
+        self.env = env
+        self.params = dict(params)
+        self.folder = env.runs_dir / experiment / run_name
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        self.checkpoints = CheckpointFolder(self.folder / "checkpoints", keep=keep_checkpoints)
+        self._write_config()
+
+    # ---- paths, as drive_layout.md lists them
+    config_path = property(lambda self: self.folder / "config.json")
+    metrics_path = property(lambda self: self.folder / "metrics.csv")
+    samples_dir = property(lambda self: self.folder / "samples")
+    losses_plot_path = property(lambda self: self.folder / "losses.png")
+    gif_path = property(lambda self: self.samples_dir / "samples.gif")
+    generator_path = property(lambda self: self.folder / "generator.keras")
+    summary_path = property(lambda self: self.folder / "summary.json")
+
+    def _write_config(self) -> None:
+        config = {"params": self.params, "provenance": provenance(self.env, self.params.get("seed")), "sessions": []}
+        if self.config_path.exists():
+            old = json.loads(self.config_path.read_text())
+            changed = sorted(k for k in set(old["params"]) | set(self.params)
+                             if k not in RESUMABLE_CHANGES and old["params"].get(k) != self.params.get(k))
+            if changed:
+                details = ", ".join(f"{k}: {old['params'].get(k)!r} -> {self.params.get(k)!r}" for k in changed)
+                raise ValueError(
+                    f"Run folder {self.folder} was made with other parameters ({details}). "
+                    "Use another run_name for a new run, or restore those values to resume it."
+                )
+            config["provenance"] = old["provenance"]
+            config["sessions"] = old.get("sessions", [])
+        config["sessions"].append({"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epochs": self.params.get("epochs")})
+        write_atomically(self.config_path, json.dumps(config, indent=2, default=str))
+
+    def resume(self, model: keras.Model) -> int:
+        """Restore the latest checkpoint into ``model`` and return the epoch to start from.
+
+        Prints whether the run is new, resumed, or already complete (then the caller skips
+        ``fit``). Metric rows of epochs after the checkpoint (written just before a crash)
+        are dropped, so the log matches the restored state.
+        """
+        epochs = self.params.get("epochs")
+        start = self.checkpoints.restore_latest(model)
+        self._truncate_metrics(start)
+        if start == 0:
+            print(f"New run: {self.folder}")
+        elif epochs is not None and start >= epochs:
+            print(f"Run is complete ({start}/{epochs} epochs); not training again. Results: {self.folder}")
+        else:
+            print(f"Resuming after epoch {start} of {epochs}: {self.folder}")
+        return start
+
+    def callbacks(self, images_per_step: int) -> list[keras.callbacks.Callback]:
+        """The run's bookkeeping callbacks for ``fit``: the metrics log, then the checkpoint."""
+        return [EpochMetricsLog(self.metrics_path, images_per_step), CheckpointEveryEpoch(self.checkpoints)]
+
+    def metrics(self) -> list[dict[str, float]]:
+        """The rows of metrics.csv, as numbers."""
+        return read_metrics(self.metrics_path)
+
+    def _truncate_metrics(self, last_epoch: int) -> None:
+        rows = [r for r in self.metrics() if r["epoch"] <= last_epoch]
+        write_metrics(self.metrics_path, rows)
+
+    def finish(self, generator: keras.Model, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Save the generator as ``generator.keras`` and write ``summary.json``; return the summary."""
+        fd, local = tempfile.mkstemp(suffix=".keras")
+        os.close(fd)
+        generator.save(local)
+        move_into_place(local, self.generator_path)
+        rows = self.metrics()
+        summary = {
+            "status": "complete",
+            "epochs": int(rows[-1]["epoch"]) if rows else 0,
+            "train_seconds": round(sum(r.get("seconds", 0.0) for r in rows), 2),
+            "final_metrics": rows[-1] if rows else {},
+            "generator": self.generator_path.name,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **(extra or {}),
+        }
+        write_atomically(self.summary_path, json.dumps(summary, indent=2, default=str))
+        return summary
+
+
+def read_metrics(path: str | Path) -> list[dict[str, float]]:
+    """Read a metrics CSV into a list of dicts of floats ("epoch" as int)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+    for row in rows:
+        row["epoch"] = int(row["epoch"])
+    return rows
+
+
+def write_metrics(path: str | Path, rows: list[dict[str, float]]) -> None:
+    """Rewrite the metrics CSV atomically (it is small: one row per epoch)."""
+    columns = ["epoch"] + sorted({k for row in rows for k in row} - {"epoch", "seconds", "images_per_sec"}) + ["seconds", "images_per_sec"]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomically(path, text.getvalue())
+
+
+class EpochMetricsLog(keras.callbacks.Callback):
+    """Keras callback: after each epoch, append a row to metrics.csv with the epoch's losses,
+    its wall time in seconds, and its training speed in images per second."""
+
+    def __init__(self, path: str | Path, images_per_step: int):
+        super().__init__()
+        self.path = Path(path)
+        self.images_per_step = images_per_step
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+        self._steps = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._started
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["seconds"] = round(seconds, 3)
+        row["images_per_sec"] = round(self._steps * self.images_per_step / seconds, 1)
+        rows = [r for r in read_metrics(self.path) if r["epoch"] < epoch + 1] + [row]
+        write_metrics(self.path, rows)
