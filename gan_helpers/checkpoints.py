@@ -82,10 +82,17 @@ def remove_partial_files(folder: str | Path) -> None:
 # ---------------------------------------------------------------- what a checkpoint holds
 
 def find_optimizers(model: keras.Model) -> dict[str, keras.optimizers.Optimizer]:
-    """The optimizers kept as attributes of ``model`` (and ``model.optimizer``), by attribute name."""
+    """The optimizers a checkpoint must hold, by attribute name.
+
+    A GAN keeps its own (``d_optimizer``, ``g_optimizer``, ...) as attributes; then the
+    ``optimizer`` that ``compile()`` makes by default is unused and left out. A model with no
+    optimizer attributes of its own is trained by ``model.optimizer``.
+    """
     found = {name: value for name, value in vars(model).items()
-             if isinstance(value, keras.optimizers.Optimizer) and not name.startswith("_")}
-    if getattr(model, "optimizer", None) is not None and model.optimizer not in found.values():
+             if isinstance(value, keras.optimizers.Optimizer) and name != "optimizer" and not name.startswith("_")}
+    if not found and getattr(model, "optimizer", None) is not None:
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
         found["optimizer"] = model.optimizer
     return dict(sorted(found.items()))
 

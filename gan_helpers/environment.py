@@ -105,4 +105,6 @@ def setup(data_dir: str | Path | None = None, mount_drive: bool = True, quiet: b
         extras = f" · data from {data_dir}" if data_dir else ""
         extras += " · SMOKE MODE (tiny run)" if env.smoke else ""
         print(f"Runs go to {env.runs_dir} ({where}) · device: {env.device}{extras}")
+        if colab and env.device.startswith("CPU"):
+            print("No GPU: training will be slow. In Colab choose Runtime > Change runtime type > GPU, then run all again.")
     return env

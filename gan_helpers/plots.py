@@ -46,7 +46,7 @@ def _write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Pa
 def fixed_noise(num_images: int, latent_dim: int, seed: int) -> np.ndarray:
     """Standard-normal latent vectors, float32 (num_images, latent_dim), identical per seed."""
     if num_images < 1 or latent_dim < 1:
-        raise ValueError(f"num_images and latent_dim must be >= 1, got {num_images} and {latent_dim}")
+        raise ValueError(f"num_images and latent_dim must be >= 1, got {num_images}, {latent_dim}")
     return np.random.default_rng(seed).standard_normal((num_images, latent_dim), dtype=np.float32)
 
 
@@ -63,15 +63,16 @@ def save_grid(images, path: str | Path, ncols: int | None = None) -> Path:
         images = images[..., np.newaxis]
     if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.shape[0] == 0:
         raise ValueError(
-            f"save_grid expects a non-empty batch shaped (N, H, W, C) with C in (1, 3) or (N, H, W); "
-            f"got shape {images.shape}. Pass a batch of images, e.g. generator(noise)."
+            f"save_grid expects a non-empty batch shaped (N, H, W, C) with C in (1, 3), "
+            f"or (N, H, W); got shape {images.shape}. Pass a batch, e.g. generator(noise)."
         )
     if not np.all(np.isfinite(images)):
-        raise ValueError("save_grid got NaN or inf pixel values; the generator has probably diverged.")
+        raise ValueError("save_grid got NaN or inf pixels; the generator has probably diverged.")
     count, height, width, channels = images.shape
-    ncols = ncols or math.ceil(math.sqrt(count))
+    if ncols is None:
+        ncols = math.ceil(math.sqrt(count))
     if ncols < 1:
-        raise ValueError(f"ncols must be >= 1, got {ncols}")
+        raise ValueError(f"ncols must be >= 1 (or None for a near-square grid), got {ncols}")
     nrows = math.ceil(count / ncols)
 
     if max(height, width) < SMALL_IMAGE_PX:
@@ -80,21 +81,18 @@ def save_grid(images, path: str | Path, ncols: int | None = None) -> Path:
         height, width = height * scale, width * scale
 
     pixels = np.rint((np.clip(images, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
-    grid = np.full(
-        (nrows * (height + BORDER_PX) + BORDER_PX, ncols * (width + BORDER_PX) + BORDER_PX, channels),
-        BORDER_VALUE,
-        dtype=np.uint8,
-    )
+    grid_shape = (nrows * (height + BORDER_PX) + BORDER_PX, ncols * (width + BORDER_PX) + BORDER_PX)
+    grid = np.full((*grid_shape, channels), BORDER_VALUE, dtype=np.uint8)
     for index, tile in enumerate(pixels):
         top = BORDER_PX + (index // ncols) * (height + BORDER_PX)
         left = BORDER_PX + (index % ncols) * (width + BORDER_PX)
         grid[top : top + height, left : left + width] = tile
-    picture = Image.fromarray(grid[..., 0], mode="L") if channels == 1 else Image.fromarray(grid, mode="RGB")
+    picture = Image.fromarray(grid[..., 0] if channels == 1 else grid)  # mode "L" or "RGB"
     return _write_atomically(path, lambda file: picture.save(file, format="PNG"))
 
 
 def show_image(path: str | Path) -> None:
-    """Show a PNG/GIF inline inside an IPython kernel (Jupyter, Colab); else print ``saved <path>``."""
+    """Show a PNG/GIF inline in an IPython kernel (Jupyter, Colab); else print ``saved <path>``."""
     try:
         from IPython import get_ipython
         from IPython.display import Image as InlineImage, display
@@ -107,8 +105,10 @@ def show_image(path: str | Path) -> None:
         print(f"saved {path}")
 
 
-def plot_losses(metrics_csv: str | Path, path: str | Path, columns: list[str] | None = None) -> Path:
-    """Plot loss columns of a run's metrics CSV against "epoch"; save a PNG and return its path.
+def plot_losses(
+    metrics_csv: str | Path, path: str | Path, columns: list[str] | None = None
+) -> Path:
+    """Plot loss columns of a run's metrics CSV against "epoch"; save a PNG, return its path.
 
     By default every column whose name ends in "loss" is drawn; pass ``columns`` to choose.
     """
@@ -120,11 +120,14 @@ def plot_losses(metrics_csv: str | Path, path: str | Path, columns: list[str] | 
             header = reader.fieldnames or []
             rows = list(reader)
     if not rows:
-        raise ValueError(f"{metrics_csv} is missing or has no rows: nothing to plot yet. Train for an epoch first.")
+        raise ValueError(f"{metrics_csv} is missing or empty: nothing to plot yet; train an epoch.")
     columns = columns or [name for name in header if name.endswith("loss")]
     missing = [name for name in ["epoch", *columns] if name not in header]
     if missing or not columns:
-        raise ValueError(f"{metrics_csv} lacks columns {missing or 'ending in loss'}; it has {header}.")
+        raise ValueError(
+            f"{metrics_csv} has no column(s) {missing or 'ending in loss'}; "
+            f"its columns are {header}. Pass columns= with names from that list."
+        )
 
     def numbers(name: str) -> list[float]:
         return [float(row[name]) if row[name] not in ("", None) else math.nan for row in rows]
@@ -133,7 +136,7 @@ def plot_losses(metrics_csv: str | Path, path: str | Path, columns: list[str] | 
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     for name in columns:
-        axes.plot(numbers("epoch"), numbers(name), marker="o" if len(rows) < 30 else None, label=name)
+        axes.plot(numbers("epoch"), numbers(name), marker="o" if len(rows) < 30 else "", label=name)
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss")
     axes.grid(alpha=0.3)
@@ -153,12 +156,11 @@ def make_gif(frames: list[str | Path], path: str | Path, duration_ms: int = 300)
     if len(sizes) > 1:
         raise ValueError(f"make_gif needs frames of one size, got sizes {sorted(sizes)}")
     durations = [duration_ms] * (len(pictures) - 1) + [3 * duration_ms]
-    return _write_atomically(
-        path,
-        lambda file: pictures[0].save(
-            file, format="GIF", save_all=True, append_images=pictures[1:], duration=durations, loop=0
-        ),
-    )
+    def write(file: BinaryIO) -> None:
+        pictures[0].save(file, format="GIF", save_all=True, append_images=pictures[1:],
+                         duration=durations, loop=0)  # loop=0: forever
+
+    return _write_atomically(path, write)
 
 
 def sample_paths(folder: str | Path) -> list[Path]:
@@ -174,13 +176,20 @@ def sample_paths(folder: str | Path) -> list[Path]:
 class SampleGrid(keras.callbacks.Callback):
     """Save (and optionally show) a grid of generator samples at chosen epochs.
 
-    A grid is saved after epoch ``n`` (1-based) when ``n % every == 0`` or when ``n`` is the
-    final epoch (``self.params["epochs"]``, if Keras provided it) as ``folder/epoch_{n:04d}.png``.
+    After epoch ``n`` (1-based) it writes ``folder/epoch_{n:04d}.png`` when ``n % every == 0``
+    or when ``n`` is the final epoch (``self.params["epochs"]``, if Keras provides it).
     The generator runs in inference mode (``training=False``): BatchNormalization uses its
     moving statistics and Dropout is off, so grids from different epochs are comparable.
     """
 
-    def __init__(self, generator: keras.Model, noise: np.ndarray, folder: str | Path, every: int = 1, show: bool = True):
+    def __init__(
+        self,
+        generator: keras.Model,
+        noise: np.ndarray,
+        folder: str | Path,
+        every: int = 1,
+        show: bool = True,
+    ):
         super().__init__()
         if every < 1:
             raise ValueError(f"every must be >= 1 (save every n-th epoch), got {every}")

@@ -1,0 +1,149 @@
+"""A tiny GAN trained with the gan_helpers plumbing, in the same form as the notebooks.
+
+Used by the resume tests in-process (`train`) and as a separate process that the tests kill
+with SIGKILL (`python tests/tiny_gan.py ...`). The options --delay-per-batch and
+--die-while-writing-epoch belong to the tests only: they make an epoch slow enough to be
+killed in the middle, and kill the process itself half-way through copying a checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras import layers, ops  # noqa: E402
+
+import gan_helpers as gh  # noqa: E402
+
+LATENT_DIM = 8
+
+
+class TinyGAN(keras.Model):
+    def __init__(self, seed: int):
+        super().__init__()
+        self.generator = keras.Sequential([
+            keras.Input((LATENT_DIM,)), layers.Dense(32), layers.BatchNormalization(), layers.LeakyReLU(0.2),
+            layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
+        self.discriminator = keras.Sequential([
+            keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(32), layers.LeakyReLU(0.2),
+            layers.Dropout(0.3), layers.Dense(1)])
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+    def compile(self, d_optimizer, g_optimizer):
+        super().compile()
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def train_step(self, data):
+        real, _ = data
+        batch = ops.shape(real)[0]
+        ones, zeros = ops.ones((batch, 1)), ops.zeros((batch, 1))
+        noise = keras.random.normal((batch, LATENT_DIM), seed=self.noise_seed)
+        with tf.GradientTape() as tape:
+            fake = self.generator(noise, training=True)
+            d_loss = (self.bce(ones, self.discriminator(real, training=True))
+                      + self.bce(zeros, self.discriminator(fake, training=True)))
+        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        noise = keras.random.normal((batch, LATENT_DIM), seed=self.noise_seed)
+        with tf.GradientTape() as tape:
+            g_loss = self.bce(ones, self.discriminator(self.generator(noise, training=True), training=True))
+        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+
+class SlowBatches(keras.callbacks.Callback):
+    """Test aid: print progress and sleep after each batch so a test can kill mid-epoch."""
+
+    def __init__(self, delay: float):
+        super().__init__()
+        self.delay = delay
+
+    def on_epoch_begin(self, epoch, logs=None):
+        print(f"EPOCH_BEGIN {epoch + 1}", flush=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(self.delay)
+
+
+def train(home: Path, data_dir: Path, run_name: str, epochs: int, seed: int = 3,
+          batch_size: int = 32, delay_per_batch: float = 0.0) -> gh.Run:
+    """Train (or resume) the tiny GAN for `epochs` epochs under `home`; return the run."""
+    old_home, os.environ["GAN_HOME"] = os.environ.get("GAN_HOME"), str(home)
+    try:
+        env = gh.setup(data_dir=data_dir, quiet=True)
+    finally:
+        if old_home is None:
+            del os.environ["GAN_HOME"]
+        else:
+            os.environ["GAN_HOME"] = old_home
+    gh.seed_everything(seed, deterministic=True)
+    params = {"dataset": "mnist", "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    images, labels = gh.load_mnist_family("mnist", "train", cache_dir=env.cache_dir, data_dir=env.data_dir)
+    gan = TinyGAN(seed)
+    gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
+    run = gh.Run(env, "tiny_gan", run_name, params)
+    start = run.resume(gan)
+    data = gh.make_dataset(images, labels, batch_size, seed=seed, start_epoch=start)
+    callbacks = run.callbacks(images_per_step=batch_size)
+    if delay_per_batch:
+        callbacks.insert(0, SlowBatches(delay_per_batch))
+    if start < epochs:
+        gan.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=gh.batches_per_epoch(len(images), batch_size),
+                callbacks=callbacks, shuffle=False, verbose=0)
+    run.finish(gan.generator)
+    return run
+
+
+def die_while_writing(epoch: int) -> None:
+    """Test aid: SIGKILL this process after copying half of checkpoint `epoch` to its folder."""
+    real_copyfile = shutil.copyfile
+
+    def half_copy_then_die(src, dst, *args, **kwargs):
+        if f"epoch_{epoch:04d}.npz" in str(dst):
+            data = Path(src).read_bytes()
+            with open(dst, "wb") as f:
+                f.write(data[: len(data) // 2])
+                f.flush()
+                os.fsync(f.fileno())
+            print(f"DYING_IN_CHECKPOINT_WRITE {epoch}", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_copyfile(src, dst, *args, **kwargs)
+
+    shutil.copyfile = half_copy_then_die
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--run-name", default="run")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--delay-per-batch", type=float, default=0.0)
+    parser.add_argument("--die-while-writing-epoch", type=int, default=0)
+    args = parser.parse_args()
+    if args.die_while_writing_epoch:
+        die_while_writing(args.die_while_writing_epoch)
+    run = train(args.home, args.data_dir, args.run_name, args.epochs, delay_per_batch=args.delay_per_batch)
+    print(f"FINISHED {run.folder}", flush=True)
