@@ -1,0 +1,154 @@
+"""Shared pytest fixtures. Each module's fixtures live in their own marked section below."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import os
+import socket
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Quiet TensorFlow's C++ logs; must happen before anything imports tensorflow (nothing above does).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# ==================================================================================================
+# Data fixtures (gan_helpers.data): tiny IDX files and a local HTTP server acting as mirrors
+# ==================================================================================================
+
+TINY_TRAIN_EXAMPLES = 256
+TINY_TEST_EXAMPLES = 64
+IDX_FILE_NAMES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Uncompressed IDX encoding of a uint8 array: magic 0x0000 08 <ndim>, big-endian dims, data."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.tobytes()
+
+
+def write_idx_gz(path: str | Path, array: np.ndarray) -> Path:
+    """Write ``array`` (uint8) as a gzipped IDX file. The bytes are reproducible (no timestamp)."""
+    path = Path(path)
+    path.write_bytes(gzip.compress(idx_bytes(array), mtime=0))
+    return path
+
+
+def tiny_digits(num_examples: int) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 uint8 images of a bright horizontal bar whose row is 2 + 2*label; labels cycle 0..9.
+
+    The bar's left edge moves with the example index, so no two neighbouring examples are identical.
+    """
+    labels = (np.arange(num_examples) % 10).astype(np.uint8)
+    images = np.zeros((num_examples, 28, 28), dtype=np.uint8)
+    for index, label in enumerate(labels):
+        top = 2 + 2 * int(label)
+        left = 2 + index % 7
+        images[index, top : top + 3, left : left + 18] = 255
+        images[index, top + 3, left : left + 18] = 128  # a soft lower edge
+    return images, labels
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_dir(tmp_path_factory) -> Path:
+    """A folder with the four MNIST-named .gz IDX files: 256 train and 64 test examples."""
+    folder = tmp_path_factory.mktemp("tiny_mnist")
+    for split, count in (("train", TINY_TRAIN_EXAMPLES), ("test", TINY_TEST_EXAMPLES)):
+        images, labels = tiny_digits(count)
+        images_file, labels_file = IDX_FILE_NAMES[split]
+        write_idx_gz(folder / images_file, images)
+        write_idx_gz(folder / labels_file, labels)
+    return folder
+
+
+class _MirrorRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files from the server's folder, records every request, and fails on /status/<code>/..."""
+
+    def do_GET(self) -> None:  # noqa: N802 (name fixed by http.server)
+        self.server.request_log.append(self.path)
+        parts = self.path.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "status" and parts[1].isdigit():
+            self.send_error(int(parts[1]), "failing on purpose (test mirror)")
+            return
+        super().do_GET()
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - keep test output quiet
+        pass
+
+
+class LocalMirrors:
+    """A ThreadingHTTPServer on 127.0.0.1 serving ``root``; each sub-folder of root acts as a mirror.
+
+    - ``add_mirror(name, files)`` writes ``files`` (file name -> bytes) into ``root/name`` and returns
+      its base URL;
+    - ``failing_url(status)`` is a base URL whose every request answers with that HTTP status;
+    - ``refused_url()`` is a base URL on a port where nothing listens (connection refused);
+    - ``requests`` lists the paths requested so far (``clear_requests()`` resets it).
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        handler = functools.partial(_MirrorRequestHandler, directory=str(root))
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.request_log = []
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def requests(self) -> list[str]:
+        return list(self._server.request_log)
+
+    def clear_requests(self) -> None:
+        self._server.request_log.clear()
+
+    def url(self, folder: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{folder}/"
+
+    def add_mirror(self, name: str, files: dict[str, bytes]) -> str:
+        folder = self.root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for file_name, content in files.items():
+            (folder / file_name).write_bytes(content)
+        return self.url(name)
+
+    def failing_url(self, status: int = 404) -> str:
+        return self.url(f"status/{status}")
+
+    @staticmethod
+    def refused_url() -> str:
+        with socket.socket() as probe:  # take a free port, then release it: nothing listens there
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        return f"http://127.0.0.1:{port}/"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def http_server(tmp_path_factory) -> LocalMirrors:
+    """A local HTTP server whose sub-folders act as dataset mirrors; shut down after the test."""
+    server = LocalMirrors(tmp_path_factory.mktemp("mirrors"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+# ==================================================================================================
+# End of data fixtures
+# ==================================================================================================
