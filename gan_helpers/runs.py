@@ -20,7 +20,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from importlib import metadata
@@ -50,6 +49,7 @@ def provenance(env: Environment | None = None, seed: int | None = None) -> dict[
         "device": env.device if env else None,
         "in_colab": env.in_colab if env else None,
         "smoke": env.smoke if env else None,
+        "data_dir": str(env.data_dir) if env and env.data_dir else None,
         "seed": seed,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "host": platform.node(),

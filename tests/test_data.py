@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_TEST_EXAMPLES, TINY_TRAIN_EXAMPLES, idx_bytes, tiny_digits, write_idx_gz
+from fake_data import TINY_TEST_EXAMPLES, TINY_TRAIN_EXAMPLES, tiny_digits, write_idx_gz
 
 from gan_helpers.data import (
     DATASETS,
