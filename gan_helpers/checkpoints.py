@@ -24,11 +24,8 @@ FUSE mount, where writing in place is slow and fragile.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import shutil
-import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -36,47 +33,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .files import remove_partial_files, write_atomically
+
 CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d+)\.npz$")
-
-
-# ---------------------------------------------------------------- atomic file writes
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def move_into_place(local_file: str | Path, destination: str | Path) -> Path:
-    """Copy a finished local file next to ``destination`` and rename it into place atomically.
-
-    The copy goes to a temporary name in the destination folder (same file system, so the
-    final ``os.replace`` is atomic, also on Drive), is flushed to disk, and only then takes
-    the real name. The local file is removed.
-    """
-    destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(f".{destination.name}.{os.getpid()}.partial")
-    shutil.copyfile(local_file, partial)
-    _fsync_file(partial)
-    os.replace(partial, destination)
-    os.unlink(local_file)
-    return destination
-
-
-def write_atomically(destination: str | Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``destination`` so that readers only ever see the old or the new content."""
-    fd, local = tempfile.mkstemp(suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    return move_into_place(local, destination)
-
-
-def remove_partial_files(folder: str | Path) -> None:
-    """Delete leftovers of writes that were killed half-way (``.*.partial``)."""
-    for leftover in Path(folder).glob(".*.partial"):
-        leftover.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- what a checkpoint holds
@@ -122,12 +81,8 @@ def save_checkpoint(path: str | Path, model: keras.Model, epoch: int) -> Path:
         "numpy_random_state": _to_json(np.random.get_state()),
     }
     arrays = {f"v{i:05d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
-    fd, local = tempfile.mkstemp(suffix=".npz")
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    return move_into_place(local, path)
+    meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    return write_atomically(path, lambda file: np.savez(file, meta=meta_bytes, **arrays))
 
 
 def load_checkpoint(path: str | Path, model: keras.Model) -> int:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import keras
 import numpy as np
@@ -21,26 +19,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from .files import write_atomically
+
 BORDER_PX = 2
 BORDER_VALUE = 255  # white lines between tiles
 SMALL_IMAGE_PX = 64  # tiles smaller than this are upscaled ...
 MIN_GRID_WIDTH_PX = 256  # ... until the grid is at least this wide
 _EPOCH_FILE = re.compile(r"epoch_(\d+)\.png")
-
-
-def _write_atomically(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write(file)`` on a temp file next to ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp_file:
-            write(temp_file)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def fixed_noise(num_images: int, latent_dim: int, seed: int) -> np.ndarray:
@@ -88,7 +73,7 @@ def save_grid(images, path: str | Path, ncols: int | None = None) -> Path:
         left = BORDER_PX + (index % ncols) * (width + BORDER_PX)
         grid[top : top + height, left : left + width] = tile
     picture = Image.fromarray(grid[..., 0] if channels == 1 else grid)  # mode "L" or "RGB"
-    return _write_atomically(path, lambda file: picture.save(file, format="PNG"))
+    return write_atomically(path, lambda file: picture.save(file, format="PNG"))
 
 
 def show_image(path: str | Path) -> None:
@@ -141,7 +126,7 @@ def plot_losses(
     axes.set_ylabel("loss")
     axes.grid(alpha=0.3)
     axes.legend()
-    return _write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
+    return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
 
 
 def make_gif(frames: list[str | Path], path: str | Path, duration_ms: int = 300) -> Path:
@@ -160,7 +145,7 @@ def make_gif(frames: list[str | Path], path: str | Path, duration_ms: int = 300)
         pictures[0].save(file, format="GIF", save_all=True, append_images=pictures[1:],
                          duration=durations, loop=0)  # loop=0: forever
 
-    return _write_atomically(path, write)
+    return write_atomically(path, write)
 
 
 def sample_paths(folder: str | Path) -> list[Path]:

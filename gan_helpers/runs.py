@@ -28,7 +28,8 @@ from typing import Any
 
 import keras
 
-from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, move_into_place, write_atomically
+from .checkpoints import CheckpointEveryEpoch, CheckpointFolder
+from .files import move_into_place, write_atomically
 from .environment import Environment
 
 # Parameters that may change between sessions of one run: more epochs extend a finished run.
