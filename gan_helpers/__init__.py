@@ -12,7 +12,7 @@ One module per concern, each readable on its own:
 
 from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, load_checkpoint, save_checkpoint
 from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset
-from .environment import Environment, setup, smoke_mode
+from .environment import Environment, setup, smoke_mode, warn_if_no_gpu
 from .params import auto_run_name, check_params, seed_everything, shrink_for_smoke
 from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
 from .runs import Run, read_metrics

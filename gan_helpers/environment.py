@@ -65,6 +65,15 @@ def device_name() -> str:
     return f"CPU ({os.cpu_count()} cores)"
 
 
+def warn_if_no_gpu() -> bool:
+    """In Colab without a GPU, say how to get one (training on Colab's CPU is very slow). Returns True if warned."""
+    if in_colab() and device_name().startswith("CPU"):
+        print("No GPU in this Colab runtime: training will be very slow. "
+              "Choose Runtime > Change runtime type > GPU (e.g. T4), then Runtime > Run all.")
+        return True
+    return False
+
+
 def _mount_drive() -> None:
     from google.colab import drive  # only importable inside Colab
 
@@ -105,6 +114,4 @@ def setup(data_dir: str | Path | None = None, mount_drive: bool = True, quiet: b
         extras = f" · data from {data_dir}" if data_dir else ""
         extras += " · SMOKE MODE (tiny run)" if env.smoke else ""
         print(f"Runs go to {env.runs_dir} ({where}) · device: {env.device}{extras}")
-        if colab and env.device.startswith("CPU"):
-            print("No GPU: training will be slow. In Colab choose Runtime > Change runtime type > GPU, then run all again.")
     return env

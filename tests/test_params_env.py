@@ -119,3 +119,11 @@ def test_run_folder_refuses_other_parameters_but_allows_more_epochs(monkeypatch,
         gh.Run(env, "exp", "r1", {**GOOD, "seed": 1, "latent_dim": 64})
     with pytest.raises(ValueError, match="run_name"):
         gh.Run(env, "exp", "../escape", GOOD)
+
+
+def test_no_gpu_warning_only_in_colab(monkeypatch, capsys):
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert gh.warn_if_no_gpu() is False and capsys.readouterr().out == ""
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")  # what Colab runtimes set
+    assert gh.warn_if_no_gpu() is True  # the test machines have no GPU
+    assert "Change runtime type > GPU" in capsys.readouterr().out
