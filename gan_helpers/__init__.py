@@ -8,6 +8,10 @@ One module per concern, each readable on its own:
 - ``runs``: run folders, config.json, metrics.csv, summary.json, generator.keras
 - ``checkpoints``: atomic checkpoints and exact resume
 - ``plots``: sample grids, loss curves, GIFs
+- ``files``: atomic writes that survive a kill and work on Drive
+- ``classifier``: the small MNIST / Fashion-MNIST classifiers that the quality metrics use
+- ``metrics``: the math of FID-style distances, KID, precision/recall, coverage, classifier score
+- ``quality``: evaluate a generator beside the real-vs-real floor, during and after training
 """
 
 from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, load_checkpoint, save_checkpoint
@@ -15,6 +19,9 @@ from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset
 from .environment import Environment, setup, smoke_mode, warn_if_no_gpu
 from .params import auto_run_name, check_params, seed_everything, shrink_for_smoke
 from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
+from .classifier import load_classifier
+from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,
+                      inception_metrics, metrics_table, plot_class_histogram, quality_floor, to_model_range)
 from .runs import Run, read_metrics
 
 __version__ = "0.1.0"

@@ -103,10 +103,10 @@ def auto_run_name(params: dict[str, Any], prefix_key: str = "dataset") -> str:
     """A run name that is the same for the same parameters: ``<dataset>-<8 hex digits>``.
 
     Re-running a notebook with unchanged parameters therefore resumes the same run, and
-    changing a parameter starts a new one. ``epochs`` and ``sample_every`` are left out so
-    that a finished run can be extended by raising ``epochs``.
+    changing a parameter starts a new one. ``epochs``, ``sample_every`` and ``eval_every`` are
+    left out: they do not change what is trained, and a finished run can be extended by raising ``epochs``.
     """
-    identity = {k: v for k, v in params.items() if k not in {"epochs", "sample_every", "run_name"}}
+    identity = {k: v for k, v in params.items() if k not in {"epochs", "sample_every", "eval_every", "run_name"}}
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{params.get(prefix_key, 'run')}-{digest}"
 

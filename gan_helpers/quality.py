@@ -1,0 +1,199 @@
+"""How good is a generator? Metrics on generated images, always shown beside the floor.
+
+The MNIST-family measures use a small classifier shipped with the package
+(`gan_helpers.classifier`): its 128-d features give a Fréchet distance (FID-style), KID and
+precision/recall; its class probabilities give class coverage and the classifier score
+(Inception-Score-style). Every result records the extractor's name and weights hash and the
+sample count: numbers from another extractor or sample count are not comparable.
+
+The **floor** is the same metrics for real training images against real test images with the
+same sample count: what a perfect generator would score.
+
+Inception-based FID/KID (`inception_metrics`) need the ImageNet weights of InceptionV3, which
+Keras downloads; where they cannot be fetched the function says so in one line and returns None.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import metrics
+from .checkpoints import save_checkpoint
+from .classifier import Extractor
+from .files import write_atomically
+
+# The full evaluation at the end of a run, and the cheaper one every few epochs during training.
+FULL_EVALUATION_SAMPLES = 10_000
+TRAINING_EVALUATION_SAMPLES = 2_000
+
+# Which way is better, per metric (used for the "best" checkpoint).
+HIGHER_IS_BETTER = {"classifier_score": True, "precision": True, "recall": True, "classes_covered": True,
+                    "frechet_distance": False, "kid": False, "kl_from_uniform": False}
+
+
+def generate_images(generator: keras.Model, num_images: int, latent_dim: int, seed: int,
+                    batch_size: int = 1000) -> np.ndarray:
+    """``num_images`` images from ``generator`` (inference mode) for fixed seeded noise."""
+    noise = np.random.default_rng(seed).standard_normal((num_images, latent_dim), dtype=np.float32)
+    batches = [keras.ops.convert_to_numpy(generator(noise[i:i + batch_size], training=False))
+               for i in range(0, num_images, batch_size)]
+    return np.concatenate(batches)
+
+
+def to_model_range(images: np.ndarray) -> np.ndarray:
+    """uint8 images (N, 28, 28) as the float32 (N, 28, 28, 1) in [-1, 1] the models see."""
+    return (images.astype(np.float32) / 127.5 - 1.0)[..., None]
+
+
+def compare(fake_images: np.ndarray, real_images: np.ndarray, extractor: Extractor,
+            kid_subsets: int = 100) -> dict:
+    """Every classifier metric for ``fake_images`` against ``real_images`` (both in [-1, 1])."""
+    fake_features, fake_probabilities = extractor.features_and_probabilities(fake_images)
+    real_features, _ = extractor.features_and_probabilities(real_images)
+    kid_mean, kid_std = metrics.kernel_inception_distance(
+        real_features, fake_features, num_subsets=kid_subsets, subset_size=min(1000, len(fake_images), len(real_images)))
+    precision, recall = metrics.precision_recall(real_features, fake_features, k=3)
+    coverage = metrics.class_coverage(fake_probabilities)
+    score, score_std = metrics.classifier_score(fake_probabilities)
+    return {
+        "frechet_distance": metrics.frechet_distance(real_features, fake_features),
+        "kid": kid_mean, "kid_std": kid_std,
+        "precision": precision, "recall": recall,
+        "classifier_score": score, "classifier_score_std": score_std,
+        "classes_covered": coverage["classes_covered"], "kl_from_uniform": coverage["kl_from_uniform"],
+        "class_histogram": coverage["class_histogram"],
+        "num_samples": len(fake_images), "num_reference": len(real_images),
+        "extractor": extractor.describe(),
+    }
+
+
+def quality_floor(train_images: np.ndarray, test_images: np.ndarray, extractor: Extractor, num_samples: int,
+          seed: int = 0) -> dict:
+    """The metrics of real training images (a random ``num_samples``) against the real test images."""
+    pick = np.random.default_rng(seed).choice(len(train_images), size=min(num_samples, len(train_images)), replace=False)
+    return compare(train_images[pick], test_images[:num_samples], extractor)
+
+
+def evaluate_generator(generator: keras.Model, latent_dim: int, test_images: np.ndarray, extractor: Extractor,
+                       num_samples: int = FULL_EVALUATION_SAMPLES, seed: int = 0) -> dict:
+    """Generate ``num_samples`` images and compare them with as many real test images."""
+    fake = generate_images(generator, num_samples, latent_dim, seed)
+    return compare(fake, test_images[:num_samples], extractor)
+
+
+def metrics_table(model: dict, real_floor: dict, model_name: str = "model") -> str:
+    """A Markdown table: each metric for the model beside the real-vs-real floor."""
+    rows = [("Fréchet distance (classifier features) ↓", "frechet_distance", "{:.3f}"),
+            ("KID ↓", "kid", "{:.4f}"),
+            ("precision ↑", "precision", "{:.3f}"),
+            ("recall ↑", "recall", "{:.3f}"),
+            ("classifier score ↑", "classifier_score", "{:.3f}"),
+            ("classes covered ↑", "classes_covered", "{:d}"),
+            ("KL(class histogram ‖ uniform) ↓", "kl_from_uniform", "{:.4f}")]
+    lines = [f"| metric | {model_name} | real train vs real test (floor) |", "|---|---|---|"]
+    lines += [f"| {label} | {fmt.format(model[key])} | {fmt.format(real_floor[key])} |" for label, key, fmt in rows]
+    extractor = model["extractor"]
+    lines.append(f"\n{model['num_samples']:,} generated vs {model['num_reference']:,} test images; "
+                 f"extractor {extractor['name']} (weights sha256 {extractor['weights_sha256'][:12]}…).")
+    return "\n".join(lines)
+
+
+def plot_class_histogram(histogram: list[float], path: str | Path, title: str = "Predicted classes of generated images") -> Path:
+    """Bar chart of the fraction of generated images per predicted class, with the uniform level."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    axes.bar(range(len(histogram)), histogram, color="tab:blue")
+    axes.axhline(1 / len(histogram), color="black", linestyle="--", linewidth=1, label="uniform")
+    axes.set(xticks=range(len(histogram)), xlabel="predicted class", ylabel="fraction", title=title)
+    axes.legend()
+    figure.tight_layout()
+    return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
+
+
+class QualityDuringTraining(keras.callbacks.Callback):
+    """Keras callback: every ``every`` epochs, evaluate the generator on ``num_samples`` images,
+    add the metrics to the epoch's logs (so metrics.csv records them; put this callback before
+    the run's callbacks), and keep ``checkpoints/best.npz`` for the best value of ``best_metric``.
+
+    The best value so far is kept in ``checkpoints/best.json``, so it survives a resume.
+    """
+
+    LOGGED = ("frechet_distance", "kid", "precision", "recall", "classifier_score", "classes_covered")
+
+    def __init__(self, generator: keras.Model, latent_dim: int, test_images: np.ndarray, extractor: Extractor,
+                 checkpoints_dir: str | Path, every: int = 1, num_samples: int = TRAINING_EVALUATION_SAMPLES,
+                 best_metric: str = "frechet_distance"):
+        super().__init__()
+        if best_metric not in HIGHER_IS_BETTER:
+            raise ValueError(f"best_metric={best_metric!r}: choose one of {', '.join(HIGHER_IS_BETTER)}.")
+        if every < 1:
+            raise ValueError(f"every={every}: evaluate at least every 1 epoch.")
+        self.generator, self.latent_dim, self.extractor = generator, latent_dim, extractor
+        self.test_images = test_images[:num_samples]
+        self.every, self.num_samples, self.best_metric = every, num_samples, best_metric
+        self.best_path = Path(checkpoints_dir) / "best.npz"
+        self.best_record_path = Path(checkpoints_dir) / "best.json"
+
+    @staticmethod
+    def best_record(checkpoints_dir: str | Path) -> dict | None:
+        """What ``checkpoints/best.json`` says (epoch, metric, value), or None before any evaluation."""
+        path = Path(checkpoints_dir) / "best.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def best_so_far(self) -> dict | None:
+        return self.best_record(self.best_path.parent)
+
+    def on_epoch_end(self, epoch, logs=None):
+        completed = epoch + 1
+        if completed % self.every and completed != self.params.get("epochs"):
+            return
+        result = evaluate_generator(self.generator, self.latent_dim, self.test_images, self.extractor, self.num_samples)
+        if logs is not None:
+            logs.update({f"q_{name}": float(result[name]) for name in self.LOGGED})
+        value, best = result[self.best_metric], self.best_so_far()
+        better = best is None or (value > best["value"] if HIGHER_IS_BETTER[self.best_metric] else value < best["value"])
+        if better:
+            save_checkpoint(self.best_path, self.model, completed)
+            record = {"epoch": completed, "metric": self.best_metric, "value": float(value), "num_samples": self.num_samples}
+            write_atomically(self.best_record_path, json.dumps(record, indent=2))
+
+
+def inception_metrics(fake_images: np.ndarray, real_images: np.ndarray, weights: str | None = "imagenet",
+                      batch_size: int = 100) -> dict | None:
+    """FID and KID in InceptionV3 pool features (2048-d), or None with a one-line message when the
+    ImageNet weights cannot be loaded (no internet).
+
+    Protocol: images in [-1, 1] (InceptionV3's own input range), grey tiled to 3 channels,
+    bilinear resize to 299×299. Use ≥ 10,000 samples for FID; KID is fine with fewer.
+    ``weights=None`` builds an untrained network (for tests only: its numbers mean nothing).
+    """
+    try:
+        network = keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
+                                                 input_shape=(299, 299, 3))
+    except Exception as error:  # noqa: BLE001 - any failure to fetch/load weights means: skip
+        print(f"Inception metrics skipped: the InceptionV3 ImageNet weights could not be loaded "
+              f"({type(error).__name__}: {str(error)[:120]}). The classifier metrics above still apply.")
+        return None
+
+    def features(images: np.ndarray) -> np.ndarray:
+        out = []
+        for start in range(0, len(images), batch_size):
+            batch = keras.ops.convert_to_tensor(images[start:start + batch_size])
+            if batch.shape[-1] == 1:
+                batch = keras.ops.repeat(batch, 3, axis=-1)
+            batch = keras.ops.image.resize(batch, (299, 299), interpolation="bilinear")
+            out.append(keras.ops.convert_to_numpy(network(batch, training=False)))
+        return np.concatenate(out).astype(np.float64)
+
+    fake, real = features(fake_images), features(real_images)
+    kid_mean, kid_std = metrics.kernel_inception_distance(real, fake, subset_size=min(1000, len(fake), len(real)))
+    return {"inception_fid": metrics.frechet_distance(real, fake), "inception_kid": kid_mean,
+            "inception_kid_std": kid_std, "num_samples": len(fake_images), "weights": weights}
