@@ -172,6 +172,9 @@ def test_uint8_range_images_are_refused(mnist_extractor, tiny_mnist_dir):
         mnist_extractor.features_and_probabilities(images)
     with pytest.raises(ValueError, match=r"255.*scaled to \[-1, 1\]"):  # the same values as floats
         mnist_extractor.features_and_probabilities(images.astype(np.float32))
+    # Integer images are refused by their dtype, even when all their values happen to lie in [-1, 1].
+    with pytest.raises(ValueError, match=r"dtype uint8.*images / 127\.5 - 1"):
+        mnist_extractor.features_and_probabilities((images > 127).astype(np.uint8))
 
 
 @pytest.mark.parametrize("shape", [(4, 28, 28, 3), (4, 32, 32, 1), (28, 28), (4, 784)])
