@@ -29,6 +29,10 @@ def execute(tmp_path: Path, name: str, **parameters) -> dict:
     return json.loads(output.read_text())
 
 
+def summary_best(folder: Path) -> dict:
+    return json.loads((folder / "summary.json").read_text())["best"]
+
+
 def all_output_text(notebook: dict) -> str:
     return "".join("".join(o.get("text", "")) for c in notebook["cells"] for o in c.get("outputs", []))
 
@@ -47,11 +51,17 @@ def test_papermill_run_leaves_the_documented_run_folder(papermill_env, tiny_mnis
     assert {"versions", "git_commit", "device", "seed", "started_at"} <= set(config["provenance"])
     assert [p.name for p in sorted((folder / "samples").glob("epoch_*.png"))] == ["epoch_0002.png", "epoch_0003.png"]
     assert (folder / "samples" / "samples.gif").exists() and (folder / "losses.png").exists()
-    assert sorted(p.name for p in (folder / "checkpoints").iterdir()) == ["epoch_0001.npz", "epoch_0002.npz", "epoch_0003.npz"]
+    assert sorted(p.name for p in (folder / "checkpoints").glob("epoch_*.npz")) == ["epoch_0001.npz", "epoch_0002.npz", "epoch_0003.npz"]
+    assert (folder / "checkpoints" / "best.npz").exists() and summary_best(folder)["metric"] == "frechet_distance"
+    assert (folder / "class_histogram.png").exists()
     metrics = (folder / "metrics.csv").read_text().splitlines()
-    assert metrics[0].split(",") == ["epoch", "d_loss", "g_loss", "seconds", "images_per_sec"] and len(metrics) == 4
+    header = metrics[0].split(",")
+    assert header[:3] == ["epoch", "d_loss", "g_loss"] and header[-2:] == ["seconds", "images_per_sec"]
+    assert "q_frechet_distance" in header and len(metrics) == 4
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["epochs"] == 3
+    for part in ("evaluation", "floor"):
+        assert summary[part]["classes_covered"] >= 1 and summary[part]["extractor"]["name"] == "mnist-cnn-v1"
     generator = keras.models.load_model(folder / "generator.keras")  # no notebook code needed
     images = keras.ops.convert_to_numpy(generator(np.zeros((2, 16), "float32")))
     assert images.shape == (2, 28, 28, 1) and np.abs(images).max() <= 1.0
