@@ -43,12 +43,15 @@ IDX_MAGIC_IMAGES = 2051  # 0x00000803: uint8, 3 dimensions (count, rows, columns
 IDX_MAGIC_LABELS = 2049  # 0x00000801: uint8, 1 dimension (count)
 IMAGE_SIDE = 28
 
+# Both datasets use MNIST's file names: (images, labels) per split.
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
 DATASETS: dict[str, dict] = {
     "mnist": {
-        "files": {
-            "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-            "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-        },
+        "files": IDX_FILES,
         "md5": {
             "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
             "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
@@ -62,10 +65,7 @@ DATASETS: dict[str, dict] = {
         ],
     },
     "fashion_mnist": {
-        "files": {
-            "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-            "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-        },
+        "files": IDX_FILES,
         "md5": {
             "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
             "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",

@@ -7,7 +7,6 @@ and never touches pyplot's global state.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from pathlib import Path
@@ -20,6 +19,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .files import write_atomically
+from .runs import read_metrics
 
 BORDER_PX = 2
 BORDER_VALUE = 255  # white lines between tiles
@@ -98,14 +98,10 @@ def plot_losses(
     By default every column whose name ends in "loss" is drawn; pass ``columns`` to choose.
     """
     metrics_csv = Path(metrics_csv)
-    rows: list[dict[str, str]] = []
-    if metrics_csv.is_file():
-        with metrics_csv.open(newline="") as file:
-            reader = csv.DictReader(file)
-            header = reader.fieldnames or []
-            rows = list(reader)
+    rows = read_metrics(metrics_csv)
     if not rows:
         raise ValueError(f"{metrics_csv} is missing or empty: nothing to plot yet; train an epoch.")
+    header = list(dict.fromkeys(name for row in rows for name in row))
     columns = columns or [name for name in header if name.endswith("loss")]
     missing = [name for name in ["epoch", *columns] if name not in header]
     if missing or not columns:
@@ -115,7 +111,7 @@ def plot_losses(
         )
 
     def numbers(name: str) -> list[float]:
-        return [float(row[name]) if row[name] not in ("", None) else math.nan for row in rows]
+        return [row.get(name, math.nan) for row in rows]
 
     figure = Figure(figsize=(7, 4), layout="tight")
     FigureCanvasAgg(figure)
