@@ -81,6 +81,24 @@ def _mount_drive() -> None:
         drive.mount(COLAB_DRIVE_MOUNT)
 
 
+def find_root(mount_drive: bool = True) -> Path:
+    """The root folder (created if missing): ``$GAN_HOME`` when set, else ``MyDrive/gan-notebooks``
+    in Colab (mounting Drive unless ``mount_drive`` is False), else ``~/gan-notebooks``.
+
+    Cheap (no TensorFlow): tools that only read or plan runs, like the sweep runner, use it.
+    """
+    if os.environ.get("GAN_HOME"):
+        root = Path(os.environ["GAN_HOME"]).expanduser()
+    elif in_colab():
+        if mount_drive:
+            _mount_drive()
+        root = Path(COLAB_PROJECT_DIR)
+    else:
+        root = Path(LOCAL_DEFAULT_HOME).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 def setup(data_dir: str | Path | None = None, mount_drive: bool = True, quiet: bool = False) -> Environment:
     """Find the root folder (mounting Drive in Colab), the data folder, smoke mode and the device.
 
@@ -89,15 +107,7 @@ def setup(data_dir: str | Path | None = None, mount_drive: bool = True, quiet: b
     go and which device trains, unless ``quiet``.
     """
     colab = in_colab()
-    if os.environ.get("GAN_HOME"):
-        root = Path(os.environ["GAN_HOME"]).expanduser()
-    elif colab:
-        if mount_drive:
-            _mount_drive()
-        root = Path(COLAB_PROJECT_DIR)
-    else:
-        root = Path(LOCAL_DEFAULT_HOME).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
+    root = find_root(mount_drive)
 
     data_dir = data_dir or os.environ.get("GAN_DATA_DIR") or None
     if data_dir is not None:
