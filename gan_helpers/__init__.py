@@ -12,6 +12,8 @@ One module per concern, each readable on its own:
 - ``classifier``: the small MNIST / Fashion-MNIST classifiers that the quality metrics use
 - ``metrics``: the math of FID-style distances, KID, precision/recall, coverage, classifier score
 - ``quality``: evaluate a generator beside the real-vs-real floor, during and after training
+- ``sweep``: run a notebook over a grid of parameters with papermill (``python -m gan_helpers.sweep``)
+- ``compare``: read run folders into one table, plot their metrics and samples side by side
 """
 
 from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, load_checkpoint, save_checkpoint
@@ -23,5 +25,15 @@ from .classifier import load_classifier
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,
                       inception_metrics, metrics_table, plot_class_histogram, quality_floor, to_model_range)
 from .runs import Run, read_metrics
+from . import compare  # gh.compare.collect_runs(...) etc.
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``gh.sweep`` is imported on first use, so ``python -m gan_helpers.sweep`` does not import it twice."""
+    if name == "sweep":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.sweep")
+    raise AttributeError(f"module 'gan_helpers' has no attribute {name!r}")
