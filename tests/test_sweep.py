@@ -1,0 +1,220 @@
+"""Sweeps: the Simple GAN notebook run over a grid with papermill in smoke mode, and the comparison notebook.
+
+Each smoke run of the notebook takes 10-30 s (kernel start, TensorFlow import, one or two
+epochs on the fake data, the final evaluation), so the grids here are as small as the checks allow.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+from gan_helpers import sweep
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK = NOTEBOOKS / "simple_gan_mnist.ipynb"
+
+
+def use_smoke_env(monkeypatch: pytest.MonkeyPatch, home: Path, data_dir: Path) -> None:
+    """Smoke mode on the fake data, runs under ``home``; the papermill kernels inherit this."""
+    monkeypatch.setenv("GAN_SMOKE", "1")
+    monkeypatch.setenv("GAN_HOME", str(home))
+    monkeypatch.setenv("GAN_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture
+def smoke_home(monkeypatch, tmp_path, tiny_mnist_dir) -> Path:
+    use_smoke_env(monkeypatch, tmp_path / "home", tiny_mnist_dir)
+    return tmp_path / "home"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def output_text(notebook: Path) -> str:
+    cells = json.loads(notebook.read_text())["cells"]
+    return "".join("".join(o.get("text", "")) for c in cells for o in c.get("outputs", []))
+
+
+# ---- a 2 x 2 grid, shared by the sweep test and the comparison notebook test
+
+@pytest.fixture(scope="module")
+def grid_sweep(tmp_path_factory, tiny_mnist_dir):
+    tmp = tmp_path_factory.mktemp("grid")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_smoke_env(monkeypatch, tmp / "home", tiny_mnist_dir)
+        runs = sweep.run_sweep(NOTEBOOK, tmp / "lr-batch", grid=["g_learning_rate=1e-4,2e-4", "batch_size=16,32"],
+                               fixed={"epochs": "1"}, progress=False)
+        yield tmp, runs
+
+
+def test_a_2x2_sweep_leaves_4_runs_4_notebooks_and_a_4_row_summary(grid_sweep):
+    tmp, runs = grid_sweep
+    out, experiment = tmp / "lr-batch", tmp / "home" / "runs" / "simple_gan_mnist"
+    assert [run.status for run in runs] == ["done"] * 4 and all(run.ran for run in runs)
+    assert sorted(p.name for p in experiment.iterdir()) == sorted(run.run_name for run in runs)
+    assert "lr-batch-g_learning_rate=0.0001-batch_size=16" in {run.run_name for run in runs}
+    for run in runs:
+        folder = Path(run.folder)
+        assert folder.parent == experiment and (folder / "summary.json").exists()
+        params = json.loads((folder / "config.json").read_text())["params"]
+        # Typed like the notebook's defaults: "1" from the command line is the int 1, 1e-4 a float.
+        assert params["epochs"] == 1 and type(params["epochs"]) is int
+        assert params["batch_size"] == run.swept["batch_size"] and type(params["batch_size"]) is int
+        assert params["g_learning_rate"] == run.swept["g_learning_rate"] and type(params["g_learning_rate"]) is float
+        assert params["run_name"] == run.run_name
+    assert sorted(p.name for p in (out / "notebooks").glob("*.ipynb")) == sorted(f"{r.run_name}.ipynb" for r in runs)
+
+    rows = read_csv(out / "summary.csv")
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"done"}
+    assert {(r["g_learning_rate"], r["batch_size"]) for r in rows} == {("0.0001", "16"), ("0.0001", "32"),
+                                                                        ("0.0002", "16"), ("0.0002", "32")}
+    for row in rows:
+        assert float(row["frechet_distance"]) > 0 and float(row["best_frechet_distance"]) > 0
+        assert float(row["images_per_sec"]) > 0 and float(row["wall_seconds"]) > 0 and row["epochs_done"] == "1"
+    table = (out / "summary.md").read_text()
+    assert sum(line.startswith("| lr-batch-") for line in table.splitlines()) == 4
+    assert {p.name for p in (out / "plots").iterdir()} == {"frechet_distance_vs_g_learning_rate.png",
+                                                           "frechet_distance_vs_batch_size.png"}
+    state = json.loads((out / "sweep.json").read_text())
+    assert [r["status"] for r in state["runs"]] == ["done"] * 4
+
+
+def test_comparison_notebook_runs_over_a_sweep_folder(grid_sweep, tmp_path):
+    tmp, runs = grid_sweep
+    executed = tmp_path / "compare.ipynb"
+    pm.execute_notebook(str(NOTEBOOKS / "compare_runs.ipynb"), str(executed), cwd=str(NOTEBOOKS), progress_bar=False,
+                        parameters={"runs": str(tmp / "lr-batch"), "save_to": str(tmp_path / "cmp")})
+    table = read_csv(tmp_path / "cmp" / "runs.csv")
+    assert sorted(r["run"] for r in table) == sorted(run.run_name for run in runs)
+    assert {"g_learning_rate", "batch_size"} <= set(table[0]) and {r["status"] for r in table} == {"complete"}
+    assert {p.name for p in (tmp_path / "cmp").glob("*.png")} == {
+        "metrics_over_time.png", "final_samples.png",
+        "frechet_distance_vs_g_learning_rate.png", "frechet_distance_vs_batch_size.png"}
+    markdown = "".join("".join(o.get("data", {}).get("text/markdown", ""))
+                       for c in json.loads(executed.read_text())["cells"] for o in c.get("outputs", []))
+    assert sum(line.startswith("| lr-batch-") for line in markdown.splitlines()) == 4
+
+
+# ---- failures, interruptions, bad requests
+
+def test_a_run_that_raises_is_recorded_as_failed_and_the_others_finish(smoke_home, tmp_path, capsys):
+    out = tmp_path / "epochs"
+    # The notebook's check cell raises ValueError for epochs=-1; the sweep goes on to epochs=1.
+    code = sweep.main([str(NOTEBOOK), "--out", str(out), "--grid", "epochs=-1,1", "--no-progress"])
+    assert code == 1  # some run failed
+    failed, done = json.loads((out / "sweep.json").read_text())["runs"]
+    assert failed["status"] == "failed" and done["status"] == "done"
+    assert failed["error"].startswith("ValueError: Parameter epochs=-1 is out of range")
+    assert failed["notebook"] in failed["error"] and Path(failed["notebook"]).exists()
+    assert Path(done["folder"], "summary.json").exists()
+    rows = read_csv(out / "summary.csv")
+    assert [r["status"] for r in rows] == ["failed", "done"] and "epochs=-1" in rows[0]["error"]
+    assert "FAILED: ValueError: Parameter epochs=-1" in capsys.readouterr().out
+
+
+def _descendants(pid: int) -> list[int]:
+    """Child processes (recursively) on Linux, e.g. the Jupyter kernel a sweep started in its own session."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return children + [d for c in children for d in _descendants(c)]
+
+
+def test_a_sweep_killed_mid_way_runs_only_what_is_missing_when_started_again(smoke_home, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "gan_helpers.sweep", str(NOTEBOOK), "--out", str(out),
+               "--grid", "g_learning_rate=1e-4,2e-4", "-p", "epochs", "2", "--no-progress"]
+    first, second = sweep.plan_sweep(NOTEBOOK, out, grid=["g_learning_rate=1e-4,2e-4"], fixed={"epochs": 2})
+    with open(tmp_path / "first.log", "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        # Kill everything once the first run is finished and the second has written its first checkpoint.
+        deadline = time.monotonic() + 300
+        while not (Path(second.folder) / "checkpoints" / "epoch_0001.npz").exists():
+            assert process.poll() is None, (tmp_path / "first.log").read_text()
+            assert time.monotonic() < deadline, "the sweep did not reach the second run in time"
+            time.sleep(0.1)
+        kernels = _descendants(process.pid)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    for pid in kernels:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    first_summary = Path(first.folder) / "summary.json"
+    assert first_summary.exists() and not (Path(second.folder) / "summary.json").exists()
+    finished_at = first_summary.stat().st_mtime_ns, Path(first.notebook).stat().st_mtime_ns
+    states = {r["run_name"]: r["status"] for r in json.loads((out / "sweep.json").read_text())["runs"]}
+    assert states == {first.run_name: "done", second.run_name: "running"}
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 runs, 1 already finished, 1 to run" in again.stdout
+    # The finished run was not executed again.
+    assert (first_summary.stat().st_mtime_ns, Path(first.notebook).stat().st_mtime_ns) == finished_at
+    assert (Path(second.folder) / "summary.json").exists()
+    log = output_text(Path(second.notebook))
+    assert "New run:" not in log and ("Resuming after epoch 1 of 2" in log or "Run is complete (2/2" in log)
+    assert [r["status"] for r in read_csv(out / "summary.csv")] == ["done", "done"]
+
+
+@pytest.mark.parametrize("grid, fixed, message", [
+    (["lr=1e-4,2e-4"], {}, "Unknown grid parameter 'lr': the parameters cell of"),
+    (["g_learning_rate=1e-4"], {"learning_rate": 1}, "Unknown parameter 'learning_rate'"),
+    (["g_learning_rate="], {}, "Malformed grid 'g_learning_rate=': expected NAME=VALUE1,VALUE2"),
+    (["g_learning_rate"], {}, "Malformed grid 'g_learning_rate': expected NAME=VALUE1,VALUE2"),
+    (["=1e-4"], {}, "Malformed grid '=1e-4': expected NAME=VALUE1,VALUE2"),
+    (["batch_size=32,,64"], {}, "Malformed grid"),
+    (["batch_size=32.5"], {}, "batch_size='32.5' must be a whole number"),
+    (["g_learning_rate=fast"], {}, "g_learning_rate='fast' must be a number"),
+    (["batch_size=32,32"], {}, "lists a value twice"),
+    (["epochs=1"], {"epochs": 2}, "given both as a fixed parameter"),
+    ([], {"run_name": "mine"}, "run_name is set by the sweep"),
+])
+def test_bad_requests_are_refused_before_anything_runs(smoke_home, tmp_path, grid, fixed, message):
+    with pytest.raises(ValueError) as error:
+        sweep.run_sweep(NOTEBOOK, tmp_path / "bad", grid=grid, fixed=fixed, progress=False)
+    assert message in str(error.value)
+    if "Unknown grid" in message:
+        assert "g_learning_rate" in str(error.value)  # the valid names are listed
+    assert not (tmp_path / "bad").exists() and not (smoke_home / "runs").exists()
+
+
+def test_the_command_line_reports_a_bad_grid_and_exits_2(smoke_home, tmp_path, capsys):
+    assert sweep.main([str(NOTEBOOK), "--out", str(tmp_path / "bad"), "--grid", "lr"]) == 2
+    assert "Malformed grid 'lr'" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("text, default, expected", [
+    ("3", 30, 3), ("3.0", 30, 3), ("1e-4", 2e-4, 1e-4), ("2", 0.5, 2.0), ("false", True, False),
+    ("yes", False, True), ("fashion_mnist", "mnist", "fashion_mnist"), (64, 0.5, 64.0),
+])
+def test_values_take_the_type_of_the_notebook_default(text, default, expected):
+    value = sweep.cast_value("p", text, default)
+    assert value == expected and type(value) is type(expected)
+
+
+def test_seeds_repeat_every_combination_and_name_the_runs(smoke_home, tmp_path):
+    runs = sweep.plan_sweep(NOTEBOOK, tmp_path / "s", grid={"batch_size": ["16", 32]}, fixed={"seed": 5}, seeds=2)
+    assert [r.swept for r in runs] == [{"batch_size": 16, "seed": 5}, {"batch_size": 16, "seed": 6},
+                                       {"batch_size": 32, "seed": 5}, {"batch_size": 32, "seed": 6}]
+    assert runs[0].run_name == "s-batch_size=16-seed=5" and runs[0].params["run_name"] == runs[0].run_name
+    assert Path(runs[0].folder) == smoke_home.resolve() / "runs" / "simple_gan_mnist" / "s-batch_size=16-seed=5"
