@@ -137,11 +137,12 @@ def cast_value(name: str, value: Any, default: Any) -> Any:
         return int(number)
     if isinstance(default, float):
         try:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
+            number = None if isinstance(value, bool) else float(value)
         except (TypeError, ValueError):
-            raise refuse("a number") from None
+            number = None
+        if number is None:
+            raise refuse("a number")
+        return number
     if isinstance(default, str):
         return str(value)
     if isinstance(value, str):
