@@ -210,7 +210,8 @@ def plot_metric_vs_parameters(records: list[dict[str, Any]], metric: str, parame
         positions = values if numeric else list(range(len(values)))
         figure = _new_figure(6, 4)
         axes = figure.add_subplot()
-        groups = sorted({tuple(r["params"].get(p) for p in others) for r in records}, key=str)
+        groups = sorted({tuple(r["params"].get(p) for p in others) for r in records},
+                        key=lambda group: [(str(type(v)), v) for v in group])
         seeds = 1
         for group in groups:
             means, stds, xs = [], [], []
