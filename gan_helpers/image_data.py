@@ -100,6 +100,7 @@ def find_unpaired_dataset(
         return target
     if target.exists() or _temporary_folder(target).exists():
         print(f"{target} holds an unfinished extraction (no {COMPLETE_MARKER} marker); extracting it again.")
+    cache_dir.mkdir(parents=True, exist_ok=True)
 
     attempts: list[tuple[str, object]] = []
     if source:
