@@ -235,7 +235,8 @@ def safe_extract(zip_path: str | Path, destination: str | Path) -> None:
         for entry in archive.infolist():
             out = (destination / entry.filename.replace("\\", "/")).resolve()
             if destination not in out.parents and out != destination:  # belt and braces
-                raise UnsafeArchiveError(f"Refusing to extract {zip_path}: entry {entry.filename!r} leaves {destination}.")
+                raise UnsafeArchiveError(
+                    f"Refusing to extract {zip_path}: entry {entry.filename!r} leaves {destination}.")
             if entry.is_dir():
                 out.mkdir(parents=True, exist_ok=True)
                 continue
@@ -269,7 +270,8 @@ def _fresh_temporary_folder(target: Path) -> Path:
 
 
 def _move_into_place(temporary: Path, target: Path, name: str) -> None:
-    """Find the layout inside ``temporary`` (the zips hold ``<name>/trainA``...), mark it complete, rename it to ``target``."""
+    """Find the layout inside ``temporary`` (the zips hold ``<name>/trainA``...), mark it complete,
+    rename it to ``target``."""
     try:
         layout = check_layout(temporary, name)
     except FileNotFoundError as error:
@@ -433,7 +435,8 @@ def make_unpaired_dataset(
 
     def epoch_order(count: int, epoch: tf.Tensor, stream: int) -> tf.Tensor:
         repeats = -(-per_epoch // count)
-        keys = tf.random.stateless_uniform([repeats, count], seed=tf.stack([tf.constant(seed, tf.int64), epoch * 2 + stream]))
+        epoch_seed = tf.stack([tf.constant(seed, tf.int64), epoch * 2 + stream])
+        keys = tf.random.stateless_uniform([repeats, count], seed=epoch_seed)
         return tf.reshape(tf.argsort(keys, axis=1), [-1])[:per_epoch]
 
     def epoch_examples(epoch: tf.Tensor) -> tf.data.Dataset:
