@@ -5,6 +5,10 @@ One module per concern, each readable on its own:
 - ``environment``: Colab or local, Drive, root folder, smoke mode, device
 - ``params``: check notebook parameters, shrink them in smoke mode, name runs, seed
 - ``data``: MNIST / Fashion-MNIST download with verification and caching, tf.data pipelines
+- ``image_data``: unpaired image-folder datasets (CycleGAN's monet2photo): download, safe
+  extraction, robust decoding, the augmented tf.data pipeline, JPEG folders and ``images.zip``
+- ``layers``: small Keras layers saved models contain (``ReflectionPadding2D``), registered for loading
+- ``translate``: load a run's saved image-to-image generators and translate an image in one call
 - ``runs``: run folders, config.json, metrics.csv, summary.json, generator.keras
 - ``checkpoints``: atomic checkpoints and exact resume
 - ``plots``: sample grids, loss curves, GIFs
@@ -19,12 +23,18 @@ One module per concern, each readable on its own:
 from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, load_checkpoint, save_checkpoint
 from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset
 from .environment import Environment, setup, smoke_mode, warn_if_no_gpu
+from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveError, find_unpaired_dataset,
+                         iter_image_batches, list_images, load_images, make_unpaired_dataset, rgb_to_model_range,
+                         to_uint8, write_images, write_images_zip)
+from .layers import ReflectionPadding2D
 from .params import auto_run_name, check_params, seed_everything, shrink_for_smoke
 from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
 from .classifier import load_classifier
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,
-                      inception_metrics, metrics_table, plot_class_histogram, quality_floor, to_model_range)
+                      inception_features, inception_metrics, load_inception, metrics_table, plot_class_histogram,
+                      quality_floor, to_model_range)
 from .runs import Run, read_metrics
+from .translate import load_generator, translate
 from . import compare  # gh.compare.collect_runs(...) etc.
 
 __version__ = "0.1.0"

@@ -82,20 +82,23 @@ def check_params(params: dict[str, Any], rules: dict[str, tuple]) -> dict[str, A
 
 # What smoke mode caps a run to: a couple of epochs over a few hundred images.
 SMOKE_LIMITS = {"epochs": 2, "batch_size": 32, "max_images": 256, "sample_every": 1}
+# Parameters for which 0 means "all": smoke mode replaces a 0 by the cap.
+ZERO_MEANS_ALL = {"max_images", "images_per_epoch"}
 
 
-def shrink_for_smoke(params: dict[str, Any], smoke: bool) -> dict[str, Any]:
+def shrink_for_smoke(params: dict[str, Any], smoke: bool, limits: dict[str, Any] | None = None) -> dict[str, Any]:
     """In smoke mode, cap epochs, batch size and data (``SMOKE_LIMITS``); otherwise no change.
 
-    The notebook runs the same code either way; only these numbers differ.
+    ``limits`` adds caps for a notebook's own parameters (or overrides the defaults), e.g.
+    ``{"image_size": 32}``. The notebook runs the same code either way; only these numbers differ.
     """
     if not smoke:
         return dict(params)
     shrunk = dict(params)
-    for name, cap in SMOKE_LIMITS.items():
+    for name, cap in {**SMOKE_LIMITS, **(limits or {})}.items():
         if name in shrunk:
             value = shrunk[name]
-            shrunk[name] = cap if name == "max_images" and not value else min(value, cap)
+            shrunk[name] = cap if name in ZERO_MEANS_ALL and not value else min(value, cap)
     return shrunk
 
 

@@ -166,6 +166,33 @@ class QualityDuringTraining(keras.callbacks.Callback):
             write_atomically(self.best_record_path, json.dumps(record, indent=2))
 
 
+def load_inception(weights: str | None = "imagenet",
+                   note: str = "The classifier metrics above still apply.") -> keras.Model | None:
+    """InceptionV3 up to its 2048-d average-pooled features, or None with a one-line message (ending
+    with ``note``) when the ImageNet weights cannot be loaded (no internet). ``weights=None``:
+    untrained, for tests only."""
+    try:
+        return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
+                                              input_shape=(299, 299, 3))
+    except Exception as error:  # noqa: BLE001 - any failure to fetch/load weights means: skip
+        print(f"Inception metrics skipped: the InceptionV3 ImageNet weights could not be loaded "
+              f"({type(error).__name__}: {str(error)[:120]}). {note}".rstrip())
+        return None
+
+
+def inception_features(network: keras.Model, images: np.ndarray, batch_size: int = 100) -> np.ndarray:
+    """2048-d features of images in [-1, 1] (InceptionV3's own input range): grey tiled to 3
+    channels, bilinear resize to 299×299. Returns float64 (N, 2048)."""
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = keras.ops.convert_to_tensor(np.asarray(images[start:start + batch_size], dtype=np.float32))
+        if batch.shape[-1] == 1:
+            batch = keras.ops.repeat(batch, 3, axis=-1)
+        batch = keras.ops.image.resize(batch, (299, 299), interpolation="bilinear")
+        out.append(keras.ops.convert_to_numpy(network(batch, training=False)))
+    return np.concatenate(out).astype(np.float64)
+
+
 def inception_metrics(fake_images: np.ndarray, real_images: np.ndarray, weights: str | None = "imagenet",
                       batch_size: int = 100) -> dict | None:
     """FID and KID in InceptionV3 pool features (2048-d), or None with a one-line message when the
@@ -175,25 +202,11 @@ def inception_metrics(fake_images: np.ndarray, real_images: np.ndarray, weights:
     bilinear resize to 299×299. Use ≥ 10,000 samples for FID; KID is fine with fewer.
     ``weights=None`` builds an untrained network (for tests only: its numbers mean nothing).
     """
-    try:
-        network = keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
-                                                 input_shape=(299, 299, 3))
-    except Exception as error:  # noqa: BLE001 - any failure to fetch/load weights means: skip
-        print(f"Inception metrics skipped: the InceptionV3 ImageNet weights could not be loaded "
-              f"({type(error).__name__}: {str(error)[:120]}). The classifier metrics above still apply.")
+    network = load_inception(weights)
+    if network is None:
         return None
-
-    def features(images: np.ndarray) -> np.ndarray:
-        out = []
-        for start in range(0, len(images), batch_size):
-            batch = keras.ops.convert_to_tensor(images[start:start + batch_size])
-            if batch.shape[-1] == 1:
-                batch = keras.ops.repeat(batch, 3, axis=-1)
-            batch = keras.ops.image.resize(batch, (299, 299), interpolation="bilinear")
-            out.append(keras.ops.convert_to_numpy(network(batch, training=False)))
-        return np.concatenate(out).astype(np.float64)
-
-    fake, real = features(fake_images), features(real_images)
+    fake = inception_features(network, fake_images, batch_size)
+    real = inception_features(network, real_images, batch_size)
     kid_mean, kid_std = metrics.kernel_inception_distance(real, fake, subset_size=min(1000, len(fake), len(real)))
     return {"inception_fid": metrics.frechet_distance(real, fake), "inception_kid": kid_mean,
             "inception_kid_std": kid_std, "num_samples": len(fake_images), "weights": weights}

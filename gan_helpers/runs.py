@@ -113,14 +113,16 @@ class Run:
         config["sessions"].append({"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epochs": self.params.get("epochs")})
         write_atomically(self.config_path, json.dumps(config, indent=2, default=str))
 
-    def resume(self, model: keras.Model) -> int:
+    def resume(self, model: keras.Model, total_epochs: int | None = None) -> int:
         """Restore the latest checkpoint into ``model`` and return the epoch to start from.
 
         Prints whether the run is new, resumed, or already complete (then the caller skips
         ``fit``). Metric rows of epochs after the checkpoint (written just before a crash)
-        are dropped, so the log matches the restored state.
+        are dropped, so the log matches the restored state. ``total_epochs`` is the number of
+        epochs the run trains for in all, when that is not the ``epochs`` parameter (CycleGAN:
+        ``epochs + decay_epochs``).
         """
-        epochs = self.params.get("epochs")
+        epochs = total_epochs if total_epochs is not None else self.params.get("epochs")
         start = self.checkpoints.restore_latest(model)
         self._truncate_metrics(start)
         if start == 0:
@@ -143,19 +145,27 @@ class Run:
         rows = [r for r in self.metrics() if r["epoch"] <= last_epoch]
         write_metrics(self.metrics_path, rows)
 
-    def finish(self, generator: keras.Model, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Save the generator as ``generator.keras`` and write ``summary.json``; return the summary."""
+    def save_model(self, model: keras.Model, file_name: str) -> Path:
+        """Save ``model`` as ``<run folder>/<file_name>`` (a ``.keras`` file), atomically."""
+        if not file_name.endswith(".keras") or "/" in file_name:
+            raise ValueError(f"file_name={file_name!r} must be a plain file name ending in .keras.")
         fd, local = tempfile.mkstemp(suffix=".keras")
         os.close(fd)
-        generator.save(local)
-        move_into_place(local, self.generator_path)
+        model.save(local)
+        return move_into_place(local, self.folder / file_name)
+
+    def finish(self, generator: keras.Model | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Save the generator as ``generator.keras`` (unless it is None: a notebook that saved its
+        models with `save_model`) and write ``summary.json``; return the summary."""
+        if generator is not None:
+            self.save_model(generator, self.generator_path.name)
         rows = self.metrics()
         summary = {
             "status": "complete",
             "epochs": int(rows[-1]["epoch"]) if rows else 0,
             "train_seconds": round(sum(r.get("seconds", 0.0) for r in rows), 2),
             "final_metrics": rows[-1] if rows else {},
-            "generator": self.generator_path.name,
+            "generator": self.generator_path.name if generator is not None else None,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **(extra or {}),
         }

@@ -10,10 +10,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from fake_data import write_tiny_mnist  # noqa: E402
+from fake_data import write_tiny_mnist, write_tiny_unpaired  # noqa: E402
 
+# One fake data folder serves every notebook: the four MNIST files, and monet2photo/ in the
+# official CycleGAN layout (the CycleGAN notebook finds it as <GAN_DATA_DIR>/monet2photo).
 _scratch = Path(tempfile.mkdtemp(prefix="gan-nbval-"))
+_data = write_tiny_mnist(_scratch / "fake_data")
+write_tiny_unpaired(_data, "monet2photo")
 os.environ["GAN_SMOKE"] = "1"
 os.environ["GAN_HOME"] = str(_scratch / "home")
-os.environ["GAN_DATA_DIR"] = str(write_tiny_mnist(_scratch / "tiny_mnist"))
+os.environ["GAN_DATA_DIR"] = str(_data)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -55,3 +55,48 @@ def write_tiny_mnist(folder: str | Path) -> Path:
         write_idx_gz(folder / images_file, images)
         write_idx_gz(folder / labels_file, labels)
     return folder
+
+
+# Tiny unpaired dataset in the official CycleGAN layout (trainA/trainB/testA/testB).
+TINY_UNPAIRED_COUNTS = {"trainA": 6, "trainB": 10, "testA": 3, "testB": 4}
+TINY_UNPAIRED_SIDE = 48
+
+
+def tiny_painting(index: int, side: int = TINY_UNPAIRED_SIDE) -> np.ndarray:
+    """A smooth "painting": a diagonal colour gradient with a soft blob whose place depends on ``index``."""
+    y, x = np.mgrid[0:side, 0:side] / side
+    cy, cx = 0.3 + 0.4 * ((index * 0.37) % 1), 0.3 + 0.4 * ((index * 0.61) % 1)
+    blob = np.exp(-((y - cy) ** 2 + (x - cx) ** 2) * 20)
+    rgb = np.stack([0.6 * x + 0.4 * blob, 0.5 * y + 0.2, 0.8 - 0.5 * blob], axis=-1)
+    return np.clip(rgb * 255, 0, 255).astype(np.uint8)
+
+
+def tiny_photo(index: int, side: int = TINY_UNPAIRED_SIDE) -> np.ndarray:
+    """A hard-edged "photo": stripes whose period and colours depend on ``index``."""
+    y, x = np.mgrid[0:side, 0:side]
+    period = 4 + index % 5
+    stripes = ((x + y * (index % 3)) // period) % 2
+    colour_a = np.array([30 + 20 * (index % 4), 120, 200], dtype=np.float64)
+    colour_b = np.array([220, 200 - 15 * (index % 5), 60], dtype=np.float64)
+    return np.where(stripes[..., None] == 1, colour_a, colour_b).astype(np.uint8)
+
+
+def write_tiny_unpaired(folder: str | Path, name: str = "monet2photo") -> Path:
+    """Write ``folder/<name>/{trainA,trainB,testA,testB}`` of small JPEGs; return ``folder/<name>``.
+
+    A holds paintings, B photos named like the official ones (``2013-11-08 16:45:24.jpg``: spaces
+    and colons).
+    """
+    from PIL import Image
+
+    root = Path(folder) / name
+    for split, count in TINY_UNPAIRED_COUNTS.items():
+        (root / split).mkdir(parents=True, exist_ok=True)
+        offset = 0 if split.startswith("train") else 100
+        for index in range(count):
+            if split.endswith("A"):
+                image, file_name = tiny_painting(index + offset), f"{index + offset:05d}.jpg"
+            else:
+                image, file_name = tiny_photo(index + offset), f"2013-11-08 16:{index // 60:02d}:{index % 60 + offset % 60:02d}.jpg"
+            Image.fromarray(image).save(root / split / file_name, quality=95)
+    return root

@@ -287,3 +287,45 @@ def test_bad_inputs_raise_value_error_naming_the_problem(call, expected):
     with pytest.raises(ValueError) as error:
         call()
     assert expected in str(error.value)
+
+
+# --------------------------------------------------------------------------------------------------
+# MiFID
+# --------------------------------------------------------------------------------------------------
+
+def test_memorization_distance_known_cases():
+    reals = np.array([[1.0, 1.0], [0.0, 2.0]])
+    # (1, 0) is 45 degrees from (1, 1): 1 - cos 45° ; (0, -3) is (0, 2) reversed: |cos| = 1, distance 0.
+    fakes = np.array([[1.0, 0.0], [0.0, -3.0]])
+    assert metrics.memorization_distance(fakes, reals) == pytest.approx(((1 - np.sqrt(0.5)) + 0.0) / 2)
+    assert metrics.memorization_distance(reals * 7.0, reals) == pytest.approx(0.0, abs=1e-12)  # scaled copies
+    assert metrics.memorization_distance(np.array([[0.0, 0.0, 1.0]]), np.eye(3)[:2]) == pytest.approx(1.0)
+
+
+def test_memorization_distance_ignores_all_zero_rows_and_matches_brute_force():
+    rng = np.random.default_rng(8)
+    reals, fakes = rng.normal(size=(300, 6)), rng.normal(size=(50, 6))
+    expected = np.mean(np.min(1 - np.abs(1 - cdist(fakes, reals, "cosine")), axis=1))
+    padded = np.vstack([fakes, np.zeros((3, 6))])
+    assert metrics.memorization_distance(padded, reals, block_rows=7) == pytest.approx(expected, rel=1e-9)
+
+
+def test_mifid_divides_fid_only_below_the_threshold():
+    rng = np.random.default_rng(9)
+    reals = rng.normal(size=(400, 8))
+    copies = reals[:200] + rng.normal(scale=0.05, size=(200, 8))  # near-copies of training images
+    distance = metrics.memorization_distance(copies, reals)
+    fid = metrics.frechet_distance(reals, copies)
+    assert 0 < distance < 0.05
+
+    penalised = metrics.mifid(copies, reals)  # default threshold 0.1
+    assert penalised["fid"] == pytest.approx(fid) and penalised["memorization_distance"] == pytest.approx(distance)
+    assert penalised["mifid"] == pytest.approx(fid / distance) and penalised["threshold"] == 0.1
+    assert metrics.mifid(copies, reals, threshold=distance / 2)["mifid"] == pytest.approx(fid)  # not below: FID
+
+
+@pytest.mark.parametrize("threshold", [0, -0.1, 1.5, True, "0.1"])
+def test_mifid_rejects_a_bad_threshold(threshold):
+    features = np.random.default_rng(0).normal(size=(10, 3))
+    with pytest.raises(ValueError, match="threshold="):
+        metrics.mifid(features, features, threshold=threshold)
