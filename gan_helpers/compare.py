@@ -230,8 +230,9 @@ def plot_metric_vs_parameters(records: list[dict[str, Any]], metric: str, parame
             axes.errorbar(xs, means, yerr=stds, marker="o", capsize=4, label=label)
         if numeric and min(values) > 0 and max(values) / min(values) >= 100:
             axes.set_xscale("log")
-        if not numeric:
-            axes.set_xticks(positions, [str(v) for v in values])
+        # Tick exactly the swept values, written as in the notebook (2e-4, not 0.000200).
+        axes.set_xticks(positions, [f"{v:g}" if numeric else str(v) for v in values])
+        axes.minorticks_off()
         axes.set_xlabel(parameter)
         axes.set_ylabel(metric)
         axes.set_title(f"{metric} vs {parameter}" + (f" (mean ± std over {seeds} seeds)" if seeds > 1 else ""))
