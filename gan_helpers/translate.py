@@ -5,6 +5,7 @@ The CycleGAN notebook leaves two generators in its run folder (see ``drive_layou
 (photo → Monet). In any Python with Keras 3 and ``gan_helpers``:
 
     from gan_helpers import translate
+    monet = translate("holiday.jpg", "BtoA")  # the newest completed CycleGAN run under the root
     monet = translate("holiday.jpg", "BtoA", run_folder="~/gan-notebooks/runs/cyclegan_monet2photo/<run_name>")
     PIL.Image.fromarray(monet).save("holiday_monet.jpg")
 """
@@ -18,9 +19,11 @@ import numpy as np
 from PIL import Image
 
 from . import layers  # noqa: F401 - registers the custom layers that the saved generators contain
+from .environment import find_root
 from .image_data import rgb_to_model_range, to_uint8
 
 DIRECTIONS = ("AtoB", "BtoA")
+EXPERIMENT = "cyclegan_monet2photo"  # the notebook's runs/<experiment>/ folder
 _loaded: dict[tuple[str, int], keras.Model] = {}
 
 
@@ -44,15 +47,28 @@ def load_generator(run_folder: str | Path, direction: str) -> keras.Model:
     return _loaded[key]
 
 
+def newest_run_folder(direction: str, root: str | Path | None = None) -> Path:
+    """The most recently finished run under ``<root>/runs/cyclegan_monet2photo/`` that saved
+    the generator for ``direction`` (root: ``$GAN_HOME``, Drive in Colab, else ``~/gan-notebooks``)."""
+    experiment = Path(root).expanduser() if root else find_root()
+    experiment = experiment / "runs" / EXPERIMENT
+    saved = sorted(experiment.glob(f"*/generator_{direction}.keras"), key=lambda p: p.stat().st_mtime)
+    if not saved:
+        raise FileNotFoundError(f"No finished CycleGAN run in {experiment} (none holds generator_{direction}.keras). "
+                                "Train one with notebooks/cyclegan_monet2photo.ipynb, or pass run_folder=.")
+    return saved[-1].parent
+
+
 def translate(image_or_path, direction: str = "BtoA", run_folder: str | Path | None = None) -> np.ndarray:
     """Translate one image with a run's saved generator; return it as uint8 RGB (size, size, 3).
 
     ``image_or_path`` is a file path, a PIL image or a uint8 array (H, W, 3) or (H, W); it is
     converted to RGB and resized (bicubic) to the square size the generator was trained at.
+    ``run_folder``: the run whose generators to use; by default the newest finished CycleGAN run
+    under the root folder.
     """
     if run_folder is None:
-        raise ValueError("run_folder is required: the folder of a completed run, e.g. "
-                         "~/gan-notebooks/runs/cyclegan_monet2photo/<run_name>.")
+        run_folder = newest_run_folder(direction)
     generator = load_generator(run_folder, direction)
     size = generator.input_shape[1]
     if isinstance(image_or_path, (str, Path)):

@@ -242,3 +242,19 @@ def test_saved_generator_translates_an_image_in_a_fresh_process(nb, tmp_path):
         gh.translate(photo, "AtoB", run_folder=tmp_path)
     with pytest.raises(ValueError, match="direction="):
         gh.translate(photo, "photo2monet", run_folder=tmp_path)
+
+
+def test_translate_without_a_run_folder_uses_the_newest_finished_run(nb, tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_HOME", str(tmp_path))
+    experiment = tmp_path / "runs" / "cyclegan_monet2photo"
+    with pytest.raises(FileNotFoundError, match="No finished CycleGAN run"):
+        gh.translate(np.zeros((8, 8, 3), np.uint8), "BtoA")
+    for name, seed in (("older", 1), ("newer", 2)):
+        keras.utils.set_random_seed(seed)
+        (experiment / name).mkdir(parents=True)
+        nb.build_generator(32, 1, name="generator_BtoA").save(experiment / name / "generator_BtoA.keras")
+        os.utime(experiment / name / "generator_BtoA.keras", (1_000 * seed, 1_000 * seed))
+    photo = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+
+    assert np.array_equal(gh.translate(photo, "BtoA"), gh.translate(photo, "BtoA", run_folder=experiment / "newer"))
+    assert not np.array_equal(gh.translate(photo, "BtoA"), gh.translate(photo, "BtoA", run_folder=experiment / "older"))
