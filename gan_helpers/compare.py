@@ -22,12 +22,10 @@ import statistics
 from pathlib import Path
 from typing import Any, Iterable
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from PIL import Image
 
 from .files import write_atomically
-from .plots import sample_paths
+from .plots import new_figure, sample_paths, save_figure
 from .runs import read_metrics
 
 # The final evaluation (summary.json "evaluation", 10,000 samples) shown for every run.
@@ -176,16 +174,6 @@ def markdown_table(rows: list[dict[str, Any]], parameters: list[str] = (), colum
     return "\n".join(lines)
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _save(figure: Figure, path: str | Path) -> Path:
-    return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
@@ -208,7 +196,7 @@ def plot_metric_vs_parameters(records: list[dict[str, Any]], metric: str, parame
         values = sorted({r["params"].get(parameter) for r in records}, key=lambda v: (str(type(v)), v))
         numeric = all(_number(v) is not None for v in values)
         positions = values if numeric else list(range(len(values)))
-        figure = _new_figure(6, 4)
+        figure = new_figure(6, 4, layout="constrained")
         axes = figure.add_subplot()
         groups = sorted({tuple(r["params"].get(p) for p in others) for r in records},
                         key=lambda group: [(str(type(v)), v) for v in group])
@@ -239,7 +227,7 @@ def plot_metric_vs_parameters(records: list[dict[str, Any]], metric: str, parame
         axes.grid(alpha=0.3)
         if others:
             axes.legend(fontsize="small")
-        paths.append(_save(figure, Path(folder) / f"{metric}_vs_{parameter}.png"))
+        paths.append(save_figure(figure, Path(folder) / f"{metric}_vs_{parameter}.png"))
     return paths
 
 
@@ -262,7 +250,7 @@ def plot_metrics_over_time(records: list[dict[str, Any]], path: str | Path, metr
     labels = labels or [r["run"] for r in records]
     ncols = min(2, len(metrics))
     nrows = math.ceil(len(metrics) / ncols)
-    figure = _new_figure(6 * ncols, 3.5 * nrows)
+    figure = new_figure(6 * ncols, 3.5 * nrows, layout="constrained")
     for index, metric in enumerate(metrics):
         axes = figure.add_subplot(nrows, ncols, index + 1)
         for rows, label in zip(logs, labels):
@@ -277,7 +265,7 @@ def plot_metrics_over_time(records: list[dict[str, Any]], path: str | Path, metr
         axes.set_xlabel("training seconds" if x == "seconds" else "epoch")
         axes.grid(alpha=0.3)
     figure.axes[0].legend(fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_final_samples(records: list[dict[str, Any]], path: str | Path, labels: list[str] | None = None,
@@ -290,11 +278,11 @@ def plot_final_samples(records: list[dict[str, Any]], path: str | Path, labels: 
         raise ValueError("None of these runs has a sample grid yet (samples/epoch_NNNN.png); train an epoch first.")
     ncols = min(columns, len(grids))
     nrows = math.ceil(len(grids) / ncols)
-    figure = _new_figure(3.2 * ncols, 3.6 * nrows)
+    figure = new_figure(3.2 * ncols, 3.6 * nrows, layout="constrained")
     for index, (grid, label) in enumerate(grids):
         axes = figure.add_subplot(nrows, ncols, index + 1)
         with Image.open(grid) as picture:
             axes.imshow(picture.convert("L"), cmap="gray", vmin=0, vmax=255)
         axes.set_title(f"{label}\n{grid.stem.replace('_', ' ')}", fontsize="small")
         axes.axis("off")
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -90,6 +90,18 @@ def show_image(path: str | Path) -> None:
         print(f"saved {path}")
 
 
+def new_figure(width: float, height: float, layout: str | None = None) -> Figure:
+    """A matplotlib figure drawn off-screen (no pyplot state, safe in threads and notebooks)."""
+    figure = Figure(figsize=(width, height), layout=layout)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_figure(figure: Figure, path: str | Path) -> Path:
+    """Save ``figure`` as a PNG atomically (also on Drive); return the path."""
+    return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
+
+
 def plot_losses(
     metrics_csv: str | Path, path: str | Path, columns: list[str] | None = None
 ) -> Path:
@@ -113,8 +125,7 @@ def plot_losses(
     def numbers(name: str) -> list[float]:
         return [row.get(name, math.nan) for row in rows]
 
-    figure = Figure(figsize=(7, 4), layout="tight")
-    FigureCanvasAgg(figure)
+    figure = new_figure(7, 4, layout="tight")
     axes = figure.add_subplot()
     for name in columns:
         axes.plot(numbers("epoch"), numbers(name), marker="o" if len(rows) < 30 else "", label=name)
@@ -122,7 +133,7 @@ def plot_losses(
     axes.set_ylabel("loss")
     axes.grid(alpha=0.3)
     axes.legend()
-    return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
+    return save_figure(figure, path)
 
 
 def make_gif(frames: list[str | Path], path: str | Path, duration_ms: int = 300) -> Path:

@@ -25,6 +25,7 @@ from . import metrics
 from .checkpoints import save_checkpoint
 from .classifier import Extractor
 from .files import write_atomically
+from .plots import new_figure, save_figure
 
 # The full evaluation at the end of a run, and the cheaper one every few epochs during training.
 FULL_EVALUATION_SAMPLES = 10_000
@@ -104,18 +105,14 @@ def metrics_table(model: dict, real_floor: dict, model_name: str = "model") -> s
 
 def plot_class_histogram(histogram: list[float], path: str | Path, title: str = "Predicted classes of generated images") -> Path:
     """Bar chart of the fraction of generated images per predicted class, with the uniform level."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6, 3))
-    FigureCanvasAgg(figure)
+    figure = new_figure(6, 3)
     axes = figure.add_subplot()
     axes.bar(range(len(histogram)), histogram, color="tab:blue")
     axes.axhline(1 / len(histogram), color="black", linestyle="--", linewidth=1, label="uniform")
     axes.set(xticks=range(len(histogram)), xlabel="predicted class", ylabel="fraction", title=title)
     axes.legend()
     figure.tight_layout()
-    return write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=100))
+    return save_figure(figure, path)
 
 
 class QualityDuringTraining(keras.callbacks.Callback):
