@@ -353,7 +353,7 @@ def iter_image_batches(paths: list[Path], size: int, batch_size: int = 64) -> It
 
 
 def rgb_to_model_range(images: np.ndarray) -> np.ndarray:
-    """uint8 RGB images as the float32 in [-1, 1] that the generators take."""
+    """uint8 images as the float32 in [-1, 1] that the generators take (0 -> -1, 255 -> 1)."""
     return images.astype(np.float32) / 127.5 - 1.0
 
 

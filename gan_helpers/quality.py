@@ -25,6 +25,7 @@ from . import metrics
 from .checkpoints import save_checkpoint
 from .classifier import Extractor
 from .files import write_atomically
+from .image_data import rgb_to_model_range
 from .plots import new_figure, save_figure
 
 # The full evaluation at the end of a run, and the cheaper one every few epochs during training.
@@ -47,7 +48,7 @@ def generate_images(generator: keras.Model, num_images: int, latent_dim: int, se
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
     """uint8 images (N, 28, 28) as the float32 (N, 28, 28, 1) in [-1, 1] the models see."""
-    return (images.astype(np.float32) / 127.5 - 1.0)[..., None]
+    return rgb_to_model_range(images)[..., None]
 
 
 def compare(fake_images: np.ndarray, real_images: np.ndarray, extractor: Extractor,
