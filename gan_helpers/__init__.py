@@ -15,6 +15,7 @@ One module per concern, each readable on its own:
 - ``files``: atomic writes that survive a kill and work on Drive
 - ``classifier``: the small MNIST / Fashion-MNIST classifiers that the quality metrics use
 - ``metrics``: the math of FID-style distances, KID, precision/recall, coverage, classifier score
+- ``performance``: speed switches: precision (mixed bf16/fp16) and XLA, chosen for the device
 - ``quality``: evaluate a generator beside the real-vs-real floor, during and after training
 - ``sweep``: run a notebook over a grid of parameters with papermill (``python -m gan_helpers.sweep``)
 - ``compare``: read run folders into one table, plot their metrics and samples side by side
@@ -28,6 +29,8 @@ from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveEr
                          to_uint8, write_images, write_images_zip)
 from .layers import ReflectionPadding2D
 from .params import auto_run_name, check_params, seed_everything, shrink_for_smoke
+from .performance import (JIT_COMPILE_CHOICES, PRECISIONS, choose_jit_compile, choose_precision, set_precision,
+                          with_loss_scaling)
 from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
 from .classifier import load_classifier
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,

@@ -1,0 +1,105 @@
+"""Speed switches: numeric precision and XLA compilation, chosen for the device.
+
+A notebook passes its ``precision`` and ``jit_compile`` parameters through these functions
+before it builds its models:
+
+- ``choose_precision("auto")`` picks the Keras dtype policy this device runs fastest without
+  hurting quality: ``mixed_bfloat16`` on GPUs of compute capability 8.0 and newer (A100, L4,
+  H100) and on CPUs with native bf16 instructions (AVX-512 BF16 or AMX), ``mixed_float16`` on
+  other tensor-core GPUs (T4, V100), ``float32`` elsewhere. On a CPU without native bf16,
+  bf16 is emulated and many times slower, so ``auto`` never picks it there.
+- ``set_precision(...)`` applies the choice as the global policy; layers built afterwards
+  compute in it. The notebooks keep each network's last layer and the losses in float32.
+- ``with_loss_scaling(optimizer, policy)`` wraps an optimizer in a ``LossScaleOptimizer``
+  under ``mixed_float16``, whose narrow range would otherwise let small gradients underflow;
+  a train step then multiplies its loss by ``optimizer.scale_loss`` (a no-op otherwise).
+- ``choose_jit_compile("auto")`` is on with a GPU and off on a CPU, where XLA measured slower.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
+JIT_COMPILE_CHOICES = ("auto", "on", "off")
+
+
+def cpu_has_native_bf16(cpuinfo_path: str | Path = "/proc/cpuinfo") -> bool:
+    """True when the CPU has bf16 arithmetic (flags ``avx512_bf16`` or ``amx_bf16``); False if unknown."""
+    try:
+        text = Path(cpuinfo_path).read_text()
+    except OSError:
+        return False
+    flags = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[1].split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def gpu_compute_capability() -> tuple[int, int] | None:
+    """The first GPU's CUDA compute capability, e.g. (7, 5) for a T4; None without a GPU."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+    return tuple(capability) if capability else (0, 0)
+
+
+def choose_precision(precision: str = "auto", *, gpu_capability: tuple[int, int] | None | str = "detect",
+                     cpu_bf16: bool | None = None) -> str:
+    """The Keras dtype policy for ``precision``: itself, or for ``"auto"`` the device's fastest safe one.
+
+    ``gpu_capability`` and ``cpu_bf16`` describe the device; left out, they are detected.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision={precision!r} is not one of {PRECISIONS}. Use 'auto' to let the "
+                         "device decide, or 'float32' for the plain path.")
+    if precision != "auto":
+        return precision
+    if gpu_capability == "detect":
+        gpu_capability = gpu_compute_capability()
+    if gpu_capability is not None:
+        if gpu_capability >= (8, 0):
+            return "mixed_bfloat16"
+        if gpu_capability >= (7, 0):
+            return "mixed_float16"
+        return "float32"
+    if cpu_bf16 is None:
+        cpu_bf16 = cpu_has_native_bf16()
+    return "mixed_bfloat16" if cpu_bf16 else "float32"
+
+
+def set_precision(precision: str = "auto") -> str:
+    """Resolve ``precision`` and make it Keras' global dtype policy; returns the policy's name.
+
+    Call it before building the models: layers take the policy in force when they are made.
+    """
+    import keras
+
+    policy = choose_precision(precision)
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def with_loss_scaling(optimizer, policy: str):
+    """``optimizer`` wrapped in a dynamic ``LossScaleOptimizer`` under ``mixed_float16``; else unchanged."""
+    import keras
+
+    if policy == "mixed_float16" and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def choose_jit_compile(jit_compile: str = "auto", *, has_gpu: bool | None = None) -> bool:
+    """Whether to compile the train step with XLA: ``"on"``, ``"off"``, or ``"auto"`` (on with a GPU)."""
+    if jit_compile not in JIT_COMPILE_CHOICES:
+        raise ValueError(f"jit_compile={jit_compile!r} is not one of {JIT_COMPILE_CHOICES}. "
+                         "'auto' compiles with XLA on a GPU and not on a CPU, where it measured slower.")
+    if jit_compile != "auto":
+        return jit_compile == "on"
+    if has_gpu is None:
+        has_gpu = gpu_compute_capability() is not None
+    return has_gpu

@@ -1,0 +1,101 @@
+"""The speed switches: which precision and XLA setting each kind of device gets, and loss scaling."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import gan_helpers as gh
+from gan_helpers.performance import cpu_has_native_bf16
+
+
+@pytest.mark.parametrize("capability, expected", [
+    ((7, 5), "mixed_float16"),   # T4: tensor cores for float16 only
+    ((7, 0), "mixed_float16"),   # V100
+    ((8, 0), "mixed_bfloat16"),  # A100
+    ((8, 9), "mixed_bfloat16"),  # L4
+    ((9, 0), "mixed_bfloat16"),  # H100
+    ((6, 0), "float32"),         # P100: no tensor cores
+])
+def test_auto_precision_on_gpus(capability, expected):
+    assert gh.choose_precision("auto", gpu_capability=capability) == expected
+
+
+@pytest.mark.parametrize("cpu_bf16, expected", [(True, "mixed_bfloat16"), (False, "float32")])
+def test_auto_precision_on_cpus(cpu_bf16, expected):
+    assert gh.choose_precision("auto", gpu_capability=None, cpu_bf16=cpu_bf16) == expected
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16", "mixed_float16"])
+def test_explicit_precision_is_kept(precision):
+    assert gh.choose_precision(precision, gpu_capability=(8, 0)) == precision
+
+
+def test_unknown_precision_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match=r"precision='fp8'.*auto"):
+        gh.choose_precision("fp8")
+
+
+def test_cpu_bf16_is_read_from_the_flags(tmp_path):
+    with_bf16 = tmp_path / "a"
+    with_bf16.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_tile\n")
+    without = tmp_path / "b"
+    without.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 fma\nbugs\t\t: avx512_bf16_is_not_a_flag_here\n")
+    assert cpu_has_native_bf16(with_bf16)
+    assert not cpu_has_native_bf16(without)
+    assert not cpu_has_native_bf16(tmp_path / "missing")
+
+
+def test_jit_compile_choices():
+    assert gh.choose_jit_compile("auto", has_gpu=True) is True
+    assert gh.choose_jit_compile("auto", has_gpu=False) is False
+    assert gh.choose_jit_compile("on", has_gpu=False) is True
+    assert gh.choose_jit_compile("off", has_gpu=True) is False
+    with pytest.raises(ValueError, match=r"jit_compile='yes'"):
+        gh.choose_jit_compile("yes")
+
+
+def test_set_precision_sets_the_policy_layers_are_built_with():
+    try:
+        assert gh.set_precision("mixed_bfloat16") == "mixed_bfloat16"
+        layer = keras.layers.Dense(2)
+        layer.build((None, 3))
+        assert layer.compute_dtype == "bfloat16" and layer.kernel.dtype == "float32"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_loss_scaling_only_for_float16():
+    assert isinstance(gh.with_loss_scaling(keras.optimizers.Adam(), "mixed_float16"),
+                      keras.optimizers.LossScaleOptimizer)
+    for policy in ("float32", "mixed_bfloat16"):
+        optimizer = keras.optimizers.Adam()
+        assert gh.with_loss_scaling(optimizer, policy) is optimizer
+
+
+def test_scaled_float16_step_updates_weights_that_an_unscaled_one_loses():
+    """The train-step pattern of the notebooks: gradients of ``scale_loss(loss)``, applied by the
+    LossScaleOptimizer, reach weights whose float16 gradients would underflow to zero unscaled."""
+    try:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        x = tf.ones((4, 8))
+
+        def one_step(optimizer):
+            keras.utils.set_random_seed(0)
+            hidden = keras.layers.Dense(8, use_bias=False)
+            out = keras.layers.Dense(1, use_bias=False, dtype="float32")
+            hidden.build((None, 8)), out.build((None, 8))
+            variables = hidden.trainable_variables
+            optimizer.build(variables)
+            before = hidden.kernel.numpy().copy()
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(out(hidden(x))) * 1e-9  # float16 gradients of this underflow
+                scaled_loss = optimizer.scale_loss(loss)  # inside the tape, or it is not differentiated
+            grads = tape.gradient(scaled_loss, variables)
+            optimizer.apply_gradients(zip(grads, variables))
+            return np.abs(hidden.kernel.numpy() - before).max()
+
+        assert one_step(gh.with_loss_scaling(keras.optimizers.SGD(1e6), "mixed_float16")) > 0
+        assert one_step(keras.optimizers.SGD(1e6)) == 0
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
