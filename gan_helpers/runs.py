@@ -209,7 +209,9 @@ class EpochMetricsLog(keras.callbacks.Callback):
         self._steps = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self._steps += 1
+        # ``batch`` is the index of the last step run: with steps_per_execution > 1, Keras calls
+        # this once per execution of several steps, so counting calls would undercount.
+        self._steps = batch + 1
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._started

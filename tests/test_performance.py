@@ -99,3 +99,16 @@ def test_scaled_float16_step_updates_weights_that_an_unscaled_one_loses():
         assert one_step(keras.optimizers.SGD(1e6)) == 0
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("steps_per_execution", [1, 4])
+def test_images_per_second_counts_every_step_with_steps_per_execution(tmp_path, steps_per_execution):
+    from gan_helpers.runs import EpochMetricsLog, read_metrics
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=steps_per_execution)
+    x, y = np.zeros((48, 3), "float32"), np.zeros((48, 1), "float32")
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0,
+              callbacks=[EpochMetricsLog(tmp_path / "metrics.csv", images_per_step=4)])
+    row = read_metrics(tmp_path / "metrics.csv")[0]
+    assert round(row["images_per_sec"] * row["seconds"]) == 48  # 12 steps of 4 images
