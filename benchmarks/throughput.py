@@ -1,0 +1,279 @@
+"""Training speed of every notebook, on the plain float32 path and on its fast paths, side by side.
+
+    python benchmarks/throughput.py [--only simple_gan dcgan cyclegan64 cyclegan256]
+                                    [--mnist-dir ../shared/data/mnist] [--monet-dir ../shared/data/monet2photo]
+
+Each configuration runs its notebook through papermill in a fresh kernel with a step budget
+(a few epochs of a few dozen steps, no evaluation during training) and reads the speed back from
+the run's metrics.csv: the first epoch holds the graph tracing (warm-up), the later ones give the
+steady-state images/s and seconds per step. Per configuration it reports the kernel's peak RSS,
+the FLOPs of one training step (counted from the notebook's own networks), and the fraction of
+this machine's peak that the step reaches, the peak being a float32 matrix product measured in
+the same run (a convolution is measured beside it), and the training loop's rate against the
+step-only rate (the notebook's own train step fitted on one constant batch: no input pipeline).
+
+Paths compared, each against the plain path of the same notebook measured in the same run:
+- ``float32``: TensorFlow's defaults (``TF_ENABLE_ONEDNN_OPTS=0``, ``precision=float32``, no XLA);
+- ``float32 + oneDNN``: what the notebooks do by default on a CPU;
+- ``+ XLA``: ``jit_compile=on``;
+- ``mixed_bfloat16``: only on CPUs with native bf16 (elsewhere it is emulated and many times slower).
+Writes benchmarks/results/throughput.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULT = REPO / "benchmarks" / "results" / "throughput.json"
+sys.path.insert(0, str(REPO / "tests"))  # notebook_code: the notebooks' own definition cells
+
+# What each notebook runs per step, as multiples of one forward pass per image of each network
+# (a backward pass costs about twice its forward pass: gradients for inputs and for weights).
+#   GAN step: D on real and fake (2 fwd + 2 bwd), G forward twice, D forward + input gradient, G backward.
+#   CycleGAN step: 6 generator passes with backward (18), D in the generator loss (2 fwd + 2 input
+#   gradients = 4), D on real and pooled fake for both discriminators (4 fwd + 4 bwd = 12).
+PASSES = {"gan": {"generator": 4, "discriminator": 8}, "cyclegan": {"generator": 18, "discriminator": 16}}
+
+CONFIGS = {
+    "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", steps=60, epochs=3),
+    "dcgan": dict(notebook="dcgan_mnist", kind="gan", steps=60, epochs=3),
+    "cyclegan64": dict(notebook="cyclegan_monet2photo", kind="cyclegan", steps=12, epochs=3,
+                       params=dict(image_size=64, n_res_blocks=6)),
+    "cyclegan256": dict(notebook="cyclegan_monet2photo", kind="cyclegan", steps=3, epochs=3,
+                        params=dict(image_size=256, n_res_blocks=9)),
+}
+
+
+def forward_flops(model) -> float:
+    """FLOPs (2 per multiply-add) of one forward pass of one image through ``model``'s Dense and conv layers."""
+    import numpy as np
+    from keras import layers
+
+    total = 0.0
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, layers.Conv2DTranspose):
+            in_h, in_w, in_c = layer.input.shape[1:]
+            total += 2 * in_h * in_w * in_c * np.prod(layer.kernel_size) * layer.filters
+        elif isinstance(layer, layers.Conv2D):
+            out_h, out_w, out_c = layer.output.shape[1:]
+            total += 2 * out_h * out_w * out_c * np.prod(layer.kernel_size) * layer.input.shape[-1]
+        elif isinstance(layer, layers.Dense):
+            positions = np.prod(layer.input.shape[1:-1]) if len(layer.input.shape) > 2 else 1
+            total += 2 * positions * layer.input.shape[-1] * layer.units
+    return float(total)
+
+
+def flops_per_image(config: dict) -> float:
+    """Training FLOPs per image (per image pair for the CycleGAN) of the notebook's networks at this configuration."""
+    from notebook_code import notebook_definitions
+
+    module = notebook_definitions(f"{config['notebook']}.ipynb")
+    if config["kind"] == "gan":
+        generator = module.build_generator(100)
+        discriminator = (module.build_discriminator(0.0) if config["notebook"] == "dcgan_mnist"
+                         else module.build_discriminator())
+    else:
+        size, blocks = config["params"]["image_size"], config["params"]["n_res_blocks"]
+        generator, discriminator = module.build_generator(size, blocks), module.build_discriminator(size)
+    passes = PASSES[config["kind"]]
+    return passes["generator"] * forward_flops(generator) + passes["discriminator"] * forward_flops(discriminator)
+
+
+def machine_peak() -> dict:
+    """GFLOP/s of a float32 4096² matrix product and of a 3×3, 256→256 convolution at 64×64 (batch 4)."""
+    import tensorflow as tf
+
+    def rate(fn, flops, repeats=5):
+        fn()  # warm-up
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - started)
+        return flops / best / 1e9
+
+    a = tf.random.normal((4096, 4096))
+    x, k = tf.random.normal((4, 64, 64, 256)), tf.random.normal((3, 3, 256, 256))
+    matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, a)))
+    conv = tf.function(lambda: tf.reduce_sum(tf.nn.conv2d(x, k, 1, "SAME")))
+    return {"matmul_gflops": rate(lambda: matmul().numpy(), 2 * 4096 ** 3),
+            "conv_gflops": rate(lambda: conv().numpy(), 2 * 4 * 64 * 64 * 256 * 9 * 256)}
+
+
+def small_monet_folder(source: Path, target: Path, train: int = 12, test: int = 2) -> Path:
+    """A few real images per split, so the end of the notebook (translating the test sets) stays short."""
+    for split, count in (("trainA", train), ("trainB", train), ("testA", test), ("testB", test)):
+        (target / split).mkdir(parents=True, exist_ok=True)
+        for path in sorted((source / split).iterdir())[:count]:
+            shutil.copy(path, target / split / path.name)
+    return target
+
+
+RUNNER = """
+import resource, sys, json, papermill as pm
+notebook, output, cwd, parameters = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+pm.execute_notebook(notebook, output, parameters=parameters, cwd=cwd, progress_bar=False)
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path) -> dict:
+    """Run one notebook at one path in a fresh kernel; return its speed figures."""
+    env = {**os.environ, "GAN_HOME": str(home), "GAN_SMOKE": "0",
+           "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    parameters = {"data_dir": str(data_dir), "run_name": f"throughput-{name}-{path}".replace(" ", "").replace("+", "-"),
+                  "precision": "mixed_bfloat16" if path == "mixed_bfloat16" else "float32",
+                  "jit_compile": "on" if "XLA" in path else "off", **config.get("params", {})}
+    if config["kind"] == "gan":
+        batch = 64 if config["notebook"] == "simple_gan_mnist" else 128
+        parameters |= dict(epochs=config["epochs"], max_images=batch * config["steps"], eval_every=1000,
+                           sample_every=1000)
+        images_per_step = batch
+    else:
+        parameters |= dict(epochs=config["epochs"] - 1, decay_epochs=1, images_per_epoch=config["steps"])
+        images_per_step = 1
+    output = home / "executed" / f"{parameters['run_name']}.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(REPO / "notebooks" / f"{config['notebook']}.ipynb"),
+                           str(output), str(REPO / "notebooks"), json.dumps(parameters)],
+                          env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{name} ({path}) failed:\n{done.stderr[-3000:]}")
+    wall = time.perf_counter() - started
+    peak_kb = int(done.stdout.split("PEAK_RSS_KB")[-1].split()[0])
+    rows = list(csv_rows(home / "runs" / config["notebook"] / parameters["run_name"] / "metrics.csv"))
+    steady = [r["seconds"] / config["steps"] for r in rows[1:]]
+    step_seconds = statistics.median(steady)
+    return {"config": name, "path": path, "steps_per_epoch": config["steps"], "epochs": len(rows),
+            "seconds_per_step": step_seconds, "images_per_sec": images_per_step / step_seconds,
+            "warmup_seconds": rows[0]["seconds"] - step_seconds * config["steps"],
+            "peak_rss_gb": peak_kb / 1024 ** 2, "notebook_wall_seconds": wall}
+
+
+STEP_ONLY = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from throughput import step_only_rate
+print("STEP_ONLY", json.dumps(step_only_rate(sys.argv[2], sys.argv[3] == "on")))
+"""
+
+
+def step_only_rate(name: str, xla: bool) -> float:
+    """Images/s of the notebook's own train step on one constant batch (no input pipeline, no callbacks)."""
+    import keras
+    import tensorflow as tf
+    from notebook_code import notebook_definitions
+
+    config = CONFIGS[name]
+    module = notebook_definitions(f"{config['notebook']}.ipynb")
+    adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)
+    if config["kind"] == "gan":
+        batch = 64 if config["notebook"] == "simple_gan_mnist" else 128
+        discriminator = (module.build_discriminator(0.0) if config["notebook"] == "dcgan_mnist"
+                         else module.build_discriminator())
+        model = module.GAN(module.build_generator(100), discriminator, 100, 0)
+        model.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=xla)
+        data = (tf.random.uniform((batch, 28, 28, 1), -1, 1), tf.zeros((batch,)))
+    else:
+        batch, size, blocks = 1, config["params"]["image_size"], config["params"]["n_res_blocks"]
+        model = module.CycleGAN(module.build_generator(size, blocks), module.build_generator(size, blocks),
+                                module.build_discriminator(size), module.build_discriminator(size))
+        model.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=xla)
+        data = (tf.random.uniform((1, size, size, 3), -1, 1), tf.random.uniform((1, size, size, 3), -1, 1))
+    dataset = tf.data.Dataset.from_tensors(data).repeat()
+    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # graph tracing
+    started = time.perf_counter()
+    model.fit(dataset, steps_per_epoch=config["steps"], epochs=1, verbose=0)
+    return batch * config["steps"] / (time.perf_counter() - started)
+
+
+def measure_step_only(name: str, path: str) -> float:
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", STEP_ONLY, str(Path(__file__).parent), name,
+                           "on" if "XLA" in path else "off"], env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"step-only {name} ({path}) failed:\n{done.stderr[-3000:]}")
+    return float(done.stdout.split("STEP_ONLY")[-1])
+
+
+def csv_rows(path: Path):
+    import csv
+
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            yield {k: float(v) for k, v in row.items() if v not in ("", None)}
+
+
+def cpu_has_native_bf16() -> bool:
+    sys.path.insert(0, str(REPO))
+    from gan_helpers.performance import cpu_has_native_bf16 as check
+
+    return check()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
+    parser.add_argument("--paths", nargs="+", default=["float32", "float32 + oneDNN", "float32 + oneDNN + XLA"])
+    parser.add_argument("--mnist-dir", default=str(REPO.parent / "shared" / "data" / "mnist"))
+    parser.add_argument("--monet-dir", default=str(REPO.parent / "shared" / "data" / "monet2photo"))
+    args = parser.parse_args()
+
+    paths = list(args.paths)
+    if cpu_has_native_bf16():
+        paths.append("mixed_bfloat16")
+    else:
+        print("mixed_bfloat16 not measured: this CPU has no native bf16 (no avx512_bf16 / amx_bf16 flag), "
+              "so TensorFlow emulates it, many times slower than float32.")
+
+    peak = machine_peak()
+    print(f"machine: float32 matmul {peak['matmul_gflops']:.0f} GFLOP/s, 3x3 conv {peak['conv_gflops']:.0f} GFLOP/s")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
+        home = Path(scratch)
+        monet = small_monet_folder(Path(args.monet_dir), home / "monet2photo") if any(
+            CONFIGS[c]["kind"] == "cyclegan" for c in args.only) else None
+        for name in args.only:
+            config = CONFIGS[name]
+            flops = flops_per_image(config)
+            data_dir = Path(args.mnist_dir) if config["kind"] == "gan" else monet
+            for path in paths:
+                row = run_config(name, config, path, home, data_dir)
+                row["step_only_images_per_sec"] = measure_step_only(name, path)
+                row["loop_vs_step_only"] = row["images_per_sec"] / row["step_only_images_per_sec"]
+                row["gflop_per_image"] = flops / 1e9
+                row["fraction_of_matmul_peak"] = flops * row["images_per_sec"] / 1e9 / peak["matmul_gflops"]
+                results.append(row)
+                print(f"{name:12s} {path:24s} {row['images_per_sec']:8.1f} images/s  "
+                      f"{row['seconds_per_step']:.3f} s/step  warm-up {row['warmup_seconds']:.0f} s  "
+                      f"peak RSS {row['peak_rss_gb']:.2f} GB  loop/step-only {row['loop_vs_step_only']:.2f}", flush=True)
+    for row in results:
+        plain = next(r for r in results if r["config"] == row["config"] and r["path"] == "float32")
+        row["speedup_vs_float32"] = row["images_per_sec"] / plain["images_per_sec"]
+
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps({"machine": peak, "results": results}, indent=2))
+    print(f"\nmachine peak: float32 matmul {peak['matmul_gflops']:.0f} GFLOP/s, 3×3 conv {peak['conv_gflops']:.0f} GFLOP/s\n")
+    print("| notebook | path | images/s | s/step | vs float32 | loop / step-only | warm-up s | peak RSS GB "
+          "| GFLOP/image | % of matmul peak |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['config']} | {r['path']} | {r['images_per_sec']:.1f} | {r['seconds_per_step']:.3f} | "
+              f"{r['speedup_vs_float32']:.2f}× | {r['loop_vs_step_only']:.2f} | {r['warmup_seconds']:.0f} | {r['peak_rss_gb']:.2f} | "
+              f"{r['gflop_per_image']:.3f} | {100 * r['fraction_of_matmul_peak']:.0f}% |")
+    print(f"\nwritten {RESULT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Minutes to good samples: when does the DCGAN notebook, at its defaults on real MNIST, get good?
+
+    python benchmarks/time_to_quality.py [--mnist-dir ../shared/data/mnist] [--home DIR]
+    python benchmarks/time_to_quality.py --run ~/gan-notebooks/runs/dcgan_mnist/<run>   # read a finished run
+
+Trains the notebook through papermill at its default parameters (which evaluate quality after
+every epoch on 2,000 samples: classifier score, classes covered, Fréchet distance, ...) unless
+--run names a run folder to read, then reports the first epoch whose classifier score is at
+least --score with all 10 classes covered, and the wall time to get there: the sum of the
+epochs' seconds in metrics.csv, which include the per-epoch evaluation and checkpoint.
+Writes benchmarks/results/time_to_quality.json and prints the curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RESULT = REPO / "benchmarks" / "results" / "time_to_quality.json"
+
+
+def train(mnist_dir: str, home: Path) -> Path:
+    """Run the DCGAN notebook at its defaults under ``home``; return its run folder."""
+    import os
+
+    import papermill as pm
+
+    os.environ["GAN_HOME"] = str(home)
+    output = home / "executed" / "dcgan_mnist-time_to_quality.ipynb"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(str(REPO / "notebooks" / "dcgan_mnist.ipynb"), str(output),
+                        parameters={"data_dir": mnist_dir, "run_name": "time-to-quality"},
+                        cwd=str(REPO / "notebooks"), progress_bar=False)
+    return home / "runs" / "dcgan_mnist" / "time-to-quality"
+
+
+def first_good_epoch(rows: list[dict], min_score: float, classes: int = 10) -> dict | None:
+    """The first row whose classifier score reaches ``min_score`` with every class covered, with the elapsed seconds."""
+    elapsed = 0.0
+    for row in rows:
+        elapsed += row["seconds"]
+        if row.get("q_classifier_score", 0) >= min_score and row.get("q_classes_covered", 0) >= classes:
+            return {**row, "elapsed_seconds": elapsed}
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mnist-dir", default=str(REPO.parent / "shared" / "data" / "mnist"))
+    parser.add_argument("--home", default=str(Path("~/gan-notebooks-time-to-quality").expanduser()))
+    parser.add_argument("--run", help="read this finished run folder instead of training")
+    parser.add_argument("--score", type=float, default=9.0, help="classifier score to reach (default 9.0)")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    run = Path(args.run).expanduser() if args.run else train(args.mnist_dir, Path(args.home))
+    with open(run / "metrics.csv") as f:
+        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+    good = first_good_epoch(rows, args.score)
+
+    print("| epoch | minutes (cumulative) | classifier score | classes | Fréchet distance | precision | recall |")
+    print("|---|---|---|---|---|---|---|")
+    elapsed = 0.0
+    for row in rows:
+        elapsed += row["seconds"]
+        print(f"| {row['epoch']:.0f} | {elapsed / 60:.1f} | {row.get('q_classifier_score', float('nan')):.2f} | "
+              f"{row.get('q_classes_covered', float('nan')):.0f} | {row.get('q_frechet_distance', float('nan')):.1f} | "
+              f"{row.get('q_precision', float('nan')):.3f} | {row.get('q_recall', float('nan')):.3f} |")
+    if good:
+        print(f"\nclassifier score >= {args.score} with 10/10 classes first after epoch {good['epoch']:.0f}: "
+              f"{good['elapsed_seconds'] / 60:.1f} minutes of training (evaluations included)")
+    else:
+        print(f"\nclassifier score >= {args.score} with 10/10 classes: not reached in {len(rows)} epochs "
+              f"({elapsed / 60:.1f} minutes); best score {max(r.get('q_classifier_score', 0) for r in rows):.2f}")
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps({
+        "run": str(run), "target_score": args.score, "reached": good is not None,
+        "epoch": good["epoch"] if good else None, "minutes": good["elapsed_seconds"] / 60 if good else None,
+        "total_training_minutes": elapsed / 60, "curve": rows,
+        "script_wall_seconds": time.perf_counter() - started}, indent=2))
+    print(f"written {RESULT}")
+
+
+if __name__ == "__main__":
+    main()
