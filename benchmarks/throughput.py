@@ -45,8 +45,8 @@ sys.path.insert(0, str(REPO / "tests"))  # notebook_code: the notebooks' own def
 PASSES = {"gan": {"generator": 4, "discriminator": 8}, "cyclegan": {"generator": 18, "discriminator": 16}}
 
 CONFIGS = {
-    "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", steps=60, epochs=3),
-    "dcgan": dict(notebook="dcgan_mnist", kind="gan", steps=60, epochs=3),
+    "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", batch=64, steps=100, epochs=3),
+    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, steps=60, epochs=3),
     "cyclegan64": dict(notebook="cyclegan_monet2photo", kind="cyclegan", steps=12, epochs=3,
                        params=dict(image_size=64, n_res_blocks=6)),
     "cyclegan256": dict(notebook="cyclegan_monet2photo", kind="cyclegan", steps=3, epochs=3,
@@ -135,7 +135,7 @@ def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path) -
                   "precision": "mixed_bfloat16" if path == "mixed_bfloat16" else "float32",
                   "jit_compile": "on" if "XLA" in path else "off", **config.get("params", {})}
     if config["kind"] == "gan":
-        batch = 64 if config["notebook"] == "simple_gan_mnist" else 128
+        batch = config["batch"]  # the notebook's default batch_size
         parameters |= dict(epochs=config["epochs"], max_images=batch * config["steps"], eval_every=1000,
                            sample_every=1000)
         images_per_step = batch
@@ -179,7 +179,7 @@ def step_only_rate(name: str, xla: bool) -> float:
     module = notebook_definitions(f"{config['notebook']}.ipynb")
     adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)
     if config["kind"] == "gan":
-        batch = 64 if config["notebook"] == "simple_gan_mnist" else 128
+        batch = config["batch"]
         discriminator = (module.build_discriminator(0.0) if config["notebook"] == "dcgan_mnist"
                          else module.build_discriminator())
         model = module.GAN(module.build_generator(100), discriminator, 100, 0)
