@@ -36,6 +36,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RESULT = REPO / "benchmarks" / "results" / "throughput.json"
 sys.path.insert(0, str(REPO / "tests"))  # notebook_code: the notebooks' own definition cells
+sys.path.insert(0, str(REPO))
+
+from gan_helpers.performance import cpu_has_native_bf16  # noqa: E402
+from gan_helpers.runs import read_metrics  # noqa: E402
 
 # What each notebook runs per step, as multiples of one forward pass per image of each network
 # (a backward pass costs about twice its forward pass: gradients for inputs and for weights).
@@ -73,18 +77,22 @@ def forward_flops(model) -> float:
     return float(total)
 
 
-def flops_per_image(config: dict) -> float:
-    """Training FLOPs per image (per image pair for the CycleGAN) of the notebook's networks at this configuration."""
+def build_networks(config: dict):
+    """The notebook's definitions module and a (generator, discriminator) built by its own functions."""
     from notebook_code import notebook_definitions
 
     module = notebook_definitions(f"{config['notebook']}.ipynb")
     if config["kind"] == "gan":
-        generator = module.build_generator(100)
         discriminator = (module.build_discriminator(0.0) if config["notebook"] == "dcgan_mnist"
                          else module.build_discriminator())
-    else:
-        size, blocks = config["params"]["image_size"], config["params"]["n_res_blocks"]
-        generator, discriminator = module.build_generator(size, blocks), module.build_discriminator(size)
+        return module, module.build_generator(100), discriminator
+    size, blocks = config["params"]["image_size"], config["params"]["n_res_blocks"]
+    return module, module.build_generator(size, blocks), module.build_discriminator(size)
+
+
+def flops_per_image(config: dict) -> float:
+    """Training FLOPs per image (per image pair for the CycleGAN) of the notebook's networks at this configuration."""
+    _, generator, discriminator = build_networks(config)
     passes = PASSES[config["kind"]]
     return passes["generator"] * forward_flops(generator) + passes["discriminator"] * forward_flops(discriminator)
 
@@ -152,7 +160,7 @@ def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path) -
         raise RuntimeError(f"{name} ({path}) failed:\n{done.stderr[-3000:]}")
     wall = time.perf_counter() - started
     peak_kb = int(done.stdout.split("PEAK_RSS_KB")[-1].split()[0])
-    rows = list(csv_rows(home / "runs" / config["notebook"] / parameters["run_name"] / "metrics.csv"))
+    rows = read_metrics(home / "runs" / config["notebook"] / parameters["run_name"] / "metrics.csv")
     steady = [r["seconds"] / config["steps"] for r in rows[1:]]
     step_seconds = statistics.median(steady)
     return {"config": name, "path": path, "steps_per_epoch": config["steps"], "epochs": len(rows),
@@ -173,22 +181,19 @@ def step_only_rate(name: str, xla: bool) -> float:
     """Images/s of the notebook's own train step on one constant batch (no input pipeline, no callbacks)."""
     import keras
     import tensorflow as tf
-    from notebook_code import notebook_definitions
 
     config = CONFIGS[name]
-    module = notebook_definitions(f"{config['notebook']}.ipynb")
+    module, generator, discriminator = build_networks(config)
     adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)
     if config["kind"] == "gan":
         batch = config["batch"]
-        discriminator = (module.build_discriminator(0.0) if config["notebook"] == "dcgan_mnist"
-                         else module.build_discriminator())
-        model = module.GAN(module.build_generator(100), discriminator, 100, 0)
+        model = module.GAN(generator, discriminator, 100, 0)
         model.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=xla)
         data = (tf.random.uniform((batch, 28, 28, 1), -1, 1), tf.zeros((batch,)))
     else:
         batch, size, blocks = 1, config["params"]["image_size"], config["params"]["n_res_blocks"]
-        model = module.CycleGAN(module.build_generator(size, blocks), module.build_generator(size, blocks),
-                                module.build_discriminator(size), module.build_discriminator(size))
+        model = module.CycleGAN(generator, module.build_generator(size, blocks),
+                                discriminator, module.build_discriminator(size))
         model.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=xla)
         data = (tf.random.uniform((1, size, size, 3), -1, 1), tf.random.uniform((1, size, size, 3), -1, 1))
     dataset = tf.data.Dataset.from_tensors(data).repeat()
@@ -211,21 +216,6 @@ def measure_step_only(name: str, path: str) -> float:
     if done.returncode:
         raise RuntimeError(f"step-only {name} ({path}) failed:\n{done.stderr[-3000:]}")
     return float(done.stdout.split("STEP_ONLY")[-1])
-
-
-def csv_rows(path: Path):
-    import csv
-
-    with open(path) as f:
-        for row in csv.DictReader(f):
-            yield {k: float(v) for k, v in row.items() if v not in ("", None)}
-
-
-def cpu_has_native_bf16() -> bool:
-    sys.path.insert(0, str(REPO))
-    from gan_helpers.performance import cpu_has_native_bf16 as check
-
-    return check()
 
 
 def main() -> None:

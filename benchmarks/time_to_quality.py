@@ -14,13 +14,16 @@ Writes benchmarks/results/time_to_quality.json and prints the curve.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
+import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 RESULT = REPO / "benchmarks" / "results" / "time_to_quality.json"
+sys.path.insert(0, str(REPO))
+
+from gan_helpers.runs import read_metrics  # noqa: E402
 
 
 def train(mnist_dir: str, home: Path) -> Path:
@@ -58,8 +61,7 @@ def main() -> None:
 
     started = time.perf_counter()
     run = Path(args.run).expanduser() if args.run else train(args.mnist_dir, Path(args.home))
-    with open(run / "metrics.csv") as f:
-        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+    rows = read_metrics(run / "metrics.csv")
     good = first_good_epoch(rows, args.score)
 
     print("| epoch | minutes (cumulative) | classifier score | classes | Fréchet distance | precision | recall |")
