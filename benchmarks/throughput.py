@@ -50,7 +50,8 @@ PASSES = {"gan": {"generator": 4, "discriminator": 8}, "cyclegan": {"generator":
 
 CONFIGS = {
     "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", batch=64, steps=100, epochs=3),
-    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, steps=60, epochs=3),
+    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, steps=60, epochs=3,
+                  gan_options=dict(ema_decay=0.999)),  # the notebook's default: the averaged generator on
     "cyclegan64": dict(notebook="cyclegan_monet2photo", kind="cyclegan", steps=12, epochs=3,
                        params=dict(image_size=64, n_res_blocks=6)),
     "cyclegan256": dict(notebook="cyclegan_monet2photo", kind="cyclegan", steps=3, epochs=3,
@@ -187,7 +188,7 @@ def step_only_rate(name: str, xla: bool) -> float:
     adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)
     if config["kind"] == "gan":
         batch = config["batch"]
-        model = module.GAN(generator, discriminator, 100, 0)
+        model = module.GAN(generator, discriminator, 100, 0, **config.get("gan_options", {}))
         model.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=xla)
         data = (tf.random.uniform((batch, 28, 28, 1), -1, 1), tf.zeros((batch,)))
     else:

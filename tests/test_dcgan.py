@@ -1,0 +1,77 @@
+"""The DCGAN notebook's own model code (its cells tagged "definitions"): the averaged generator."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import gan_helpers as gh
+from notebook_code import notebook_definitions
+
+LATENT = 8
+BATCH = 4
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return notebook_definitions("dcgan_mnist.ipynb")
+
+
+def make_gan(nb, ema_decay: float, seed: int = 0):
+    keras.utils.set_random_seed(seed)
+    gan = nb.GAN(nb.build_generator(LATENT), nb.build_discriminator(0.0), LATENT, seed, ema_decay=ema_decay)
+    adam = lambda: keras.optimizers.Adam(1e-3, beta_1=0.5)  # noqa: E731
+    gan.compile(d_optimizer=adam(), g_optimizer=adam())
+    return gan
+
+
+def one_batch(seed: int = 0) -> tf.data.Dataset:
+    images = np.random.default_rng(seed).uniform(-1, 1, (BATCH, 28, 28, 1)).astype("float32")
+    return tf.data.Dataset.from_tensors((images, np.zeros(BATCH, "float32"))).repeat()
+
+
+def weights(model) -> list[np.ndarray]:
+    return [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
+
+
+def test_average_starts_as_a_copy_and_follows_every_step_by_the_decay(nb):
+    decay = 0.9
+    gan = make_gan(nb, decay)
+    before = weights(gan.generator)
+    assert all(np.array_equal(a, b) for a, b in zip(weights(gan.ema_generator), before))
+
+    gan.fit(one_batch(), steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)
+    after_one = weights(gan.generator)
+    assert any(not np.allclose(a, b) for a, b in zip(after_one, before))  # training moved the generator
+    expected = [b + (1 - decay) * (a - b) for a, b in zip(after_one, before)]
+    for average, want in zip(weights(gan.ema_generator), expected):  # kernels and BatchNorm statistics alike
+        np.testing.assert_allclose(average, want, rtol=1e-5, atol=1e-6)
+
+    gan.fit(one_batch(1), steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)
+    expected = [e + (1 - decay) * (a - e) for a, e in zip(weights(gan.generator), expected)]
+    for average, want in zip(weights(gan.ema_generator), expected):
+        np.testing.assert_allclose(average, want, rtol=1e-5, atol=1e-6)
+    # The average is a model of its own: its samples differ from the trained generator's.
+    noise = np.random.default_rng(2).standard_normal((BATCH, LATENT)).astype("float32")
+    assert not np.allclose(keras.ops.convert_to_numpy(gan.ema_generator(noise, training=False)),
+                           keras.ops.convert_to_numpy(gan.generator(noise, training=False)))
+
+
+def test_without_decay_there_is_no_average(nb):
+    gan = make_gan(nb, 0.0)
+    assert not hasattr(gan, "ema_generator")
+    gan.fit(one_batch(), steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)  # the step runs without it
+
+
+def test_checkpoint_restores_the_average(nb, tmp_path):
+    gan = make_gan(nb, 0.5)
+    gan.fit(one_batch(), steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
+    gh.save_checkpoint(tmp_path / "epoch_0001.npz", gan, 1)
+
+    fresh = make_gan(nb, 0.5, seed=1)  # other initial weights
+    assert not np.allclose(weights(fresh.ema_generator)[0], weights(gan.ema_generator)[0])
+    assert gh.load_checkpoint(tmp_path / "epoch_0001.npz", fresh) == 1
+    for restored, saved in zip(weights(fresh.ema_generator), weights(gan.ema_generator)):
+        np.testing.assert_array_equal(restored, saved)
