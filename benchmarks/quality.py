@@ -82,6 +82,9 @@ def main() -> None:
                 "train_seconds": summary["train_seconds"],
                 "evaluation": {k: summary["evaluation"][k] for k in METRICS + ["class_histogram", "extractor", "num_samples"]},
                 "floor": {k: summary["floor"][k] for k in METRICS},
+                # DCGAN: the evaluation is of the averaged (EMA) generator; this is the trained one's
+                "evaluation_without_ema": ({k: summary["evaluation_without_ema"][k] for k in METRICS}
+                                           if summary.get("evaluation_without_ema") else None),
                 "full_evaluation_seconds": round(time_full_evaluation(run, dataset, data_dirs[dataset]), 2),
             }
             RESULT.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +96,9 @@ def main() -> None:
         cells = [r["dataset"], r["model"], str(r["epochs"]), f"{r['train_seconds'] / 60:.1f}", f"{r['full_evaluation_seconds']:.1f}"]
         cells += [f"{r['evaluation'][m]:.3g} (floor {r['floor'][m]:.3g})" for m in METRICS]
         print("| " + " | ".join(cells) + " |")
+        if r.get("evaluation_without_ema"):
+            raw = r["evaluation_without_ema"]
+            print("| " + " | ".join(["", "  without the average", "", "", "", *(f"{raw[m]:.3g}" for m in METRICS)]) + " |")
     print(f"\nwritten {RESULT}")
 
 
