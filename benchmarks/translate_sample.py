@@ -36,16 +36,12 @@ def main() -> None:
     monets = gh.list_images(data / "testA")[:args.count]
 
     started = time.perf_counter()
-    rows = {"photo": [], "photo_to_monet": [], "monet": [], "monet_to_photo": []}
-    for photo, monet in zip(photos, monets):
-        rows["photo_to_monet"].append(gh.translate(photo, "BtoA", run_folder=run))
-        rows["monet_to_photo"].append(gh.translate(monet, "AtoB", run_folder=run))
+    photo_to_monet = [gh.translate(photo, "BtoA", run_folder=run) for photo in photos]
+    monet_to_photo = [gh.translate(monet, "AtoB", run_folder=run) for monet in monets]
     seconds = time.perf_counter() - started
-    size = rows["photo_to_monet"][0].shape[0]
-    rows["photo"] = list(gh.load_images(photos, size)[0])  # the inputs at the generators' size, for the grid
-    rows["monet"] = list(gh.load_images(monets, size)[0])
-
-    tiles = np.stack([tile for name in ("photo", "photo_to_monet", "monet", "monet_to_photo") for tile in rows[name]])
+    size = photo_to_monet[0].shape[0]
+    # The inputs at the generators' size, each above its translation.
+    tiles = np.concatenate([gh.load_images(photos, size)[0], photo_to_monet, gh.load_images(monets, size)[0], monet_to_photo])
     grid = gh.save_grid(gh.rgb_to_model_range(tiles), RESULTS / "translate_sample.png", ncols=len(photos))
     record = {"run": str(run), "image_size": size, "photos": [p.name for p in photos], "monets": [p.name for p in monets],
               "seconds_per_image": round(seconds / (2 * len(photos)), 3), "grid": str(grid.relative_to(REPO))}
