@@ -29,8 +29,8 @@ from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveEr
                          to_uint8, write_images, write_images_zip)
 from .layers import ReflectionPadding2D
 from .params import auto_run_name, check_params, seed_everything, shrink_for_smoke
-from .performance import (JIT_COMPILE_CHOICES, PRECISIONS, choose_jit_compile, choose_precision, set_precision,
-                          with_loss_scaling)
+from .performance import (JIT_COMPILE_CHOICES, PRECISIONS, choose_jit_compile, choose_precision, float32_policy,
+                          set_precision, with_loss_scaling)
 from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
 from .classifier import load_classifier
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,

@@ -26,6 +26,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .performance import float32_policy
+
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 TRAINING_RECORD_FILE = "classifiers.json"  # inside WEIGHTS_DIR
 DATASETS = ("mnist", "fashion_mnist")
@@ -216,6 +218,7 @@ def load_classifier(dataset: str) -> Extractor:
             f"The {dataset!r} weights were trained for architecture {record.get('architecture')!r}, but "
             f"build_classifier builds {ARCHITECTURE!r}. Retrain with: {reproduce}"
         )
-    model = build_classifier()
+    with float32_policy():  # a measuring instrument: the same numbers under any training precision
+        model = build_classifier()
     model.load_weights(path)
     return Extractor(model, dataset, weights_sha256=sha256, test_accuracy=record["test_accuracy"])

@@ -14,10 +14,15 @@ before it builds its models:
   under ``mixed_float16``, whose narrow range would otherwise let small gradients underflow;
   a train step then multiplies its loss by ``optimizer.scale_loss`` (a no-op otherwise).
 - ``choose_jit_compile("auto")`` is on with a GPU and off on a CPU, where XLA measured slower.
+- ``float32_policy()``: a ``with`` block whose layers are built in float32 whatever the global
+  policy; the measuring networks (the quality classifiers, InceptionV3) are built in one, so a
+  metric means the same in every training precision.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -82,6 +87,19 @@ def set_precision(precision: str = "auto") -> str:
     policy = choose_precision(precision)
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+@contextlib.contextmanager
+def float32_policy() -> Iterator[None]:
+    """Build layers in float32 inside this block, then restore the global dtype policy."""
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def with_loss_scaling(optimizer, policy: str):

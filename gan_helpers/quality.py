@@ -26,6 +26,7 @@ from .checkpoints import save_checkpoint
 from .classifier import Extractor
 from .files import write_atomically
 from .image_data import rgb_to_model_range
+from .performance import float32_policy
 from .plots import new_figure, save_figure
 
 # The full evaluation at the end of a run, and the cheaper one every few epochs during training.
@@ -170,8 +171,9 @@ def load_inception(weights: str | None = "imagenet",
     with ``note``) when the ImageNet weights cannot be loaded (no internet). ``weights=None``:
     untrained, for tests only."""
     try:
-        return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
-                                              input_shape=(299, 299, 3))
+        with float32_policy():  # the protocol's network, whatever the training precision
+            return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
+                                                  input_shape=(299, 299, 3))
     except Exception as error:  # noqa: BLE001 - any failure to fetch/load weights means: skip
         print(f"Inception metrics skipped: the InceptionV3 ImageNet weights could not be loaded "
               f"({type(error).__name__}: {str(error)[:120]}). {note}".rstrip())

@@ -152,6 +152,24 @@ def test_inference_mode_dropout_is_off(mnist_extractor, tiny_test_images):
     np.testing.assert_allclose(probabilities, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
 
 
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_classifier_loaded_under_a_mixed_policy_measures_in_float32(mnist_extractor, tiny_test_images, policy):
+    """A notebook training in mixed precision loads the classifier after set_precision: the metrics must
+    not change with the training precision (in bfloat16 the probabilities would not even sum to 1)."""
+    import keras
+
+    reference = mnist_extractor.features_and_probabilities(tiny_test_images)
+    try:
+        keras.mixed_precision.set_global_policy(policy)
+        extractor = load_classifier("mnist")
+        assert keras.mixed_precision.global_policy().name == policy  # the training policy is left in force
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert {layer.dtype_policy.name for layer in extractor.model.layers} == {"float32"}
+    for expected, measured in zip(reference, extractor.features_and_probabilities(tiny_test_images)):
+        np.testing.assert_allclose(measured, expected, atol=1e-5, rtol=0)
+
+
 def test_empty_input_gives_empty_outputs(mnist_extractor):
     features, probabilities = mnist_extractor.features_and_probabilities(np.zeros((0, 28, 28, 1), np.float32))
     assert features.shape == (0, 128) and probabilities.shape == (0, 10)

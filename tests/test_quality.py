@@ -122,3 +122,16 @@ def test_inception_metrics_compute_when_a_network_is_available():
     result = gh.inception_metrics(a, a[::-1].copy(), weights=None)  # untrained: the numbers mean nothing
     assert result is not None and result["num_samples"] == 6
     assert abs(result["inception_fid"]) < 1e-3  # the same images, in another order
+
+
+def test_inception_network_is_built_in_float32_under_a_mixed_policy():
+    """The notebooks set their training precision before the evaluation loads InceptionV3."""
+    from gan_helpers.quality import load_inception
+
+    try:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        network = load_inception(weights=None)
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert {layer.dtype_policy.name for layer in network.layers} == {"float32"}
