@@ -16,7 +16,8 @@ Paths compared, each against the plain path of the same notebook measured in the
 - ``float32``: TensorFlow's defaults (``TF_ENABLE_ONEDNN_OPTS=0``, ``precision=float32``, no XLA);
 - ``float32 + oneDNN``: what the notebooks do by default on a CPU;
 - ``+ XLA``: ``jit_compile=on``;
-- ``mixed_bfloat16``: only on CPUs with native bf16 (elsewhere it is emulated and many times slower).
+- ``mixed_bfloat16`` (with oneDNN), without and with XLA: only on CPUs with native bf16 (elsewhere it is
+  emulated and many times slower).
 Writes benchmarks/results/throughput.json and prints a table.
 """
 
@@ -141,7 +142,7 @@ def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path) -
     env = {**os.environ, "GAN_HOME": str(home), "GAN_SMOKE": "0",
            "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     parameters = {"data_dir": str(data_dir), "run_name": f"throughput-{name}-{path}".replace(" ", "").replace("+", "-"),
-                  "precision": "mixed_bfloat16" if path == "mixed_bfloat16" else "float32",
+                  "precision": "mixed_bfloat16" if path.startswith("mixed_bfloat16") else "float32",
                   "jit_compile": "on" if "XLA" in path else "off", **config.get("params", {})}
     if config["kind"] == "gan":
         batch = config["batch"]  # the notebook's default batch_size
@@ -174,14 +175,16 @@ STEP_ONLY = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
 from throughput import step_only_rate
-print("STEP_ONLY", json.dumps(step_only_rate(sys.argv[2], sys.argv[3] == "on")))
+print("STEP_ONLY", json.dumps(step_only_rate(sys.argv[2], sys.argv[3] == "on", sys.argv[4])))
 """
 
 
-def step_only_rate(name: str, xla: bool) -> float:
+def step_only_rate(name: str, xla: bool, precision: str = "float32") -> float:
     """Images/s of the notebook's own train step on one constant batch (no input pipeline, no callbacks)."""
     import keras
     import tensorflow as tf
+
+    keras.mixed_precision.set_global_policy(precision)  # before the networks are built, as in the notebook
 
     config = CONFIGS[name]
     module, generator, discriminator = build_networks(config)
@@ -213,7 +216,9 @@ def step_only_rate(name: str, xla: bool) -> float:
 def measure_step_only(name: str, path: str) -> float:
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", STEP_ONLY, str(Path(__file__).parent), name,
-                           "on" if "XLA" in path else "off"], env=env, capture_output=True, text=True)
+                           "on" if "XLA" in path else "off",
+                           "mixed_bfloat16" if path.startswith("mixed_bfloat16") else "float32"],
+                          env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"step-only {name} ({path}) failed:\n{done.stderr[-3000:]}")
     return float(done.stdout.split("STEP_ONLY")[-1])
@@ -233,7 +238,7 @@ def main() -> None:
 
     paths = list(args.paths)
     if cpu_has_native_bf16():
-        paths.append("mixed_bfloat16")
+        paths += ["mixed_bfloat16", "mixed_bfloat16 + XLA"]
     else:
         print("mixed_bfloat16 not measured: this CPU has no native bf16 (no avx512_bf16 / amx_bf16 flag), "
               "so TensorFlow emulates it, many times slower than float32.")

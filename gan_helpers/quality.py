@@ -40,9 +40,10 @@ HIGHER_IS_BETTER = {"classifier_score": True, "precision": True, "recall": True,
 
 def generate_images(generator: keras.Model, num_images: int, latent_dim: int, seed: int,
                     batch_size: int = 1000) -> np.ndarray:
-    """``num_images`` images from ``generator`` (inference mode) for fixed seeded noise."""
+    """``num_images`` float32 images from ``generator`` (inference mode) for fixed seeded noise; float32
+    whatever precision the generator computes in (a mixed-precision output layer gives bfloat16)."""
     noise = np.random.default_rng(seed).standard_normal((num_images, latent_dim), dtype=np.float32)
-    batches = [keras.ops.convert_to_numpy(generator(noise[i:i + batch_size], training=False))
+    batches = [keras.ops.convert_to_numpy(keras.ops.cast(generator(noise[i:i + batch_size], training=False), "float32"))
                for i in range(0, num_images, batch_size)]
     return np.concatenate(batches)
 

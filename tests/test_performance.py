@@ -112,3 +112,31 @@ def test_images_per_second_counts_every_step_with_steps_per_execution(tmp_path, 
               callbacks=[EpochMetricsLog(tmp_path / "metrics.csv", images_per_step=4)])
     row = read_metrics(tmp_path / "metrics.csv")[0]
     assert round(row["images_per_sec"] * row["seconds"]) == 48  # 12 steps of 4 images
+
+
+@pytest.mark.parametrize("notebook", ["simple_gan_mnist.ipynb", "dcgan_mnist.ipynb"])
+def test_mnist_generators_built_in_mixed_precision_give_float32_images(notebook):
+    """Under mixed_bfloat16 (``auto`` on bf16 CPUs, A100/L4/H100) the images reach the metrics and grids as float32."""
+    from notebook_code import notebook_definitions
+
+    definitions = notebook_definitions(notebook)
+    try:
+        gh.set_precision("mixed_bfloat16")
+        generator = definitions.build_generator(8)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    noise = np.zeros((2, 8), "float32")
+    assert keras.ops.convert_to_numpy(generator(noise, training=False)).dtype == np.float32
+    assert gh.generate_images(generator, 3, 8, seed=0).dtype == np.float32
+
+
+def test_generate_images_gives_float32_for_a_bfloat16_output_layer():
+    try:
+        gh.set_precision("mixed_bfloat16")
+        generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(784, activation="tanh"),
+                                      keras.layers.Reshape((28, 28, 1))])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert keras.ops.convert_to_numpy(generator(np.zeros((1, 4), "float32"))).dtype != np.float32  # bfloat16
+    images = gh.generate_images(generator, 5, 4, seed=0)
+    assert images.dtype == np.float32 and images.shape == (5, 28, 28, 1)
