@@ -18,7 +18,8 @@ Paths compared, each against the plain path of the same notebook measured in the
 - ``+ XLA``: ``jit_compile=on``;
 - ``mixed_bfloat16`` (with oneDNN), without and with XLA: only on CPUs with native bf16 (elsewhere it is
   emulated and many times slower).
-Writes benchmarks/results/throughput.json and prints a table.
+Writes benchmarks/results/throughput.json (rows of the configurations not named in --only are
+kept from the last result) and prints a table.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ from gan_helpers.runs import read_metrics  # noqa: E402
 #   gradients = 4), D on real and pooled fake for both discriminators (4 fwd + 4 bwd = 12).
 PASSES = {"gan": {"generator": 4, "discriminator": 8}, "cyclegan": {"generator": 18, "discriminator": 16}}
 
+ALL_PATHS = ["float32", "float32 + oneDNN", "float32 + oneDNN + XLA", "mixed_bfloat16", "mixed_bfloat16 + XLA"]
+
 CONFIGS = {
     "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", batch=64, steps=100, epochs=3),
-    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, steps=60, epochs=3,
+    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, steps=200, epochs=3,
                   gan_options=dict(ema_decay=0.999)),  # the notebook's default: the averaged generator on
     "cyclegan64": dict(notebook="cyclegan_monet2photo", kind="cyclegan", steps=12, epochs=3,
                        params=dict(image_size=64, n_res_blocks=6)),
@@ -100,7 +103,8 @@ def flops_per_image(config: dict) -> float:
 
 
 def machine_peak() -> dict:
-    """GFLOP/s of a float32 4096² matrix product and of a 3×3, 256→256 convolution at 64×64 (batch 4)."""
+    """GFLOP/s of a float32 4096² matrix product, of a 3×3, 256→256 float32 convolution at 64×64 (batch 4)
+    and of a bfloat16 4096² matrix product (emulated, so slow, on CPUs without native bf16)."""
     import tensorflow as tf
 
     def rate(fn, flops, repeats=5):
@@ -113,11 +117,14 @@ def machine_peak() -> dict:
         return flops / best / 1e9
 
     a = tf.random.normal((4096, 4096))
+    a16 = tf.cast(a, tf.bfloat16)
     x, k = tf.random.normal((4, 64, 64, 256)), tf.random.normal((3, 3, 256, 256))
     matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, a)))
+    matmul16 = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a16, a16), tf.float32)))
     conv = tf.function(lambda: tf.reduce_sum(tf.nn.conv2d(x, k, 1, "SAME")))
     return {"matmul_gflops": rate(lambda: matmul().numpy(), 2 * 4096 ** 3),
-            "conv_gflops": rate(lambda: conv().numpy(), 2 * 4 * 64 * 64 * 256 * 9 * 256)}
+            "conv_gflops": rate(lambda: conv().numpy(), 2 * 4 * 64 * 64 * 256 * 9 * 256),
+            "bf16_matmul_gflops": rate(lambda: matmul16().numpy(), 2 * 4096 ** 3)}
 
 
 def small_monet_folder(source: Path, target: Path, train: int = 12, test: int = 2) -> Path:
@@ -227,7 +234,9 @@ def measure_step_only(name: str, path: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
-    parser.add_argument("--paths", nargs="+", default=["float32", "float32 + oneDNN", "float32 + oneDNN + XLA"])
+    parser.add_argument("--paths", nargs="+", choices=ALL_PATHS,
+                        help="default: all of them (the bf16 ones only on a CPU with native bf16); "
+                             "'float32' is always measured too, as the reference")
     parser.add_argument("--mnist-dir", default=str(REPO.parent / "shared" / "data" / "mnist"))
     parser.add_argument("--monet-dir", default=str(REPO.parent / "shared" / "data" / "monet2photo"))
     parser.add_argument("--report", action="store_true", help="only print the table of the last result")
@@ -236,15 +245,18 @@ def main() -> None:
         print_table(json.loads(RESULT.read_text()))
         return
 
-    paths = list(args.paths)
-    if cpu_has_native_bf16():
-        paths += ["mixed_bfloat16", "mixed_bfloat16 + XLA"]
-    else:
-        print("mixed_bfloat16 not measured: this CPU has no native bf16 (no avx512_bf16 / amx_bf16 flag), "
-              "so TensorFlow emulates it, many times slower than float32.")
+    native_bf16 = cpu_has_native_bf16()
+    paths = args.paths or [p for p in ALL_PATHS if native_bf16 or not p.startswith("mixed_bfloat16")]
+    paths = ["float32"] + [p for p in paths if p != "float32"]
+    if not native_bf16:
+        print("mixed_bfloat16 not measured by default: this CPU has no native bf16 (no avx512_bf16 / amx_bf16 "
+              "flag), so TensorFlow emulates it, many times slower than float32.")
 
     peak = machine_peak()
-    print(f"machine: float32 matmul {peak['matmul_gflops']:.0f} GFLOP/s, 3x3 conv {peak['conv_gflops']:.0f} GFLOP/s")
+    print(f"machine: float32 matmul {peak['matmul_gflops']:.0f} GFLOP/s, 3x3 conv {peak['conv_gflops']:.0f} GFLOP/s, "
+          f"bfloat16 matmul {peak['bf16_matmul_gflops']:.0f} GFLOP/s")
+    # Rows of configurations not measured now are kept from the last result.
+    kept = [r for r in json.loads(RESULT.read_text())["results"] if r["config"] not in args.only] if RESULT.exists() else []
     results = []
     with tempfile.TemporaryDirectory(prefix="throughput-") as scratch:
         home = Path(scratch)
@@ -259,10 +271,13 @@ def main() -> None:
                 row["step_only_images_per_sec"] = measure_step_only(name, path)
                 row["loop_vs_step_only"] = row["images_per_sec"] / row["step_only_images_per_sec"]
                 row["gflop_per_image"] = flops / 1e9
+                row["peak_gflops"] = (peak["bf16_matmul_gflops"] if path.startswith("mixed_bfloat16")
+                                      else max(peak["matmul_gflops"], peak["conv_gflops"]))
                 results.append(row)
                 print(f"{name:12s} {path:24s} {row['images_per_sec']:8.1f} images/s  "
                       f"{row['seconds_per_step']:.3f} s/step  warm-up {row['warmup_seconds']:.0f} s  "
                       f"peak RSS {row['peak_rss_gb']:.2f} GB  loop/step-only {row['loop_vs_step_only']:.2f}", flush=True)
+    results = kept + results
     for row in results:
         plain = next(r for r in results if r["config"] == row["config"] and r["path"] == "float32")
         row["speedup_vs_float32"] = row["images_per_sec"] / plain["images_per_sec"]
@@ -276,14 +291,15 @@ def main() -> None:
 def print_table(data: dict) -> None:
     """The markdown table of a result (as written to throughput.json)."""
     peak = data["machine"]
-    best = max(peak["matmul_gflops"], peak["conv_gflops"])
-    print(f"\nmachine: float32 matmul {peak['matmul_gflops']:.0f} GFLOP/s, 3×3 conv {peak['conv_gflops']:.0f} GFLOP/s "
-          f"(peak below = the faster of the two)\n")
+    print(f"\nmachine (last run): float32 matmul {peak['matmul_gflops']:.0f} GFLOP/s, 3×3 conv {peak['conv_gflops']:.0f} "
+          f"GFLOP/s, bfloat16 matmul {peak.get('bf16_matmul_gflops', float('nan')):.0f} GFLOP/s (peak below: the "
+          "faster float32 one for float32 paths, the bfloat16 matmul for bfloat16 paths, measured in the row's run)\n")
     print("| notebook | path | images/s | s/step | vs float32 | loop / step-only | warm-up s | peak RSS GB "
           "| GFLOP/image | GFLOP/s | % of peak |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in data["results"]:
         achieved = r["gflop_per_image"] * r["images_per_sec"]
+        best = r.get("peak_gflops", max(peak["matmul_gflops"], peak["conv_gflops"]))
         print(f"| {r['config']} | {r['path']} | {r['images_per_sec']:.1f} | {r['seconds_per_step']:.3f} | "
               f"{r['speedup_vs_float32']:.2f}× | {r['loop_vs_step_only']:.2f} | {r['warmup_seconds']:.0f} | "
               f"{r['peak_rss_gb']:.2f} | {r['gflop_per_image']:.3f} | {achieved:.0f} | {100 * achieved / best:.0f}% |")
