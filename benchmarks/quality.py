@@ -40,11 +40,12 @@ def run_notebook(model: str, dataset: str, data_dir: str, home: Path) -> Path:
     return runs[-1].parent
 
 
-def precision_used(summary: dict) -> str:
+def precision_used(run: Path) -> str:
     """The dtype policy the run trained in (its ``precision`` parameter, ``auto`` resolved on this machine)."""
     import gan_helpers as gh
 
-    return gh.choose_precision(summary.get("params", {}).get("precision", "float32"))
+    params = json.loads((run / "config.json").read_text())["params"]
+    return gh.choose_precision(params.get("precision", "float32"))
 
 
 def time_full_evaluation(run: Path, dataset: str, data_dir: str) -> float:
@@ -87,7 +88,7 @@ def main() -> None:
             results[f"{model}/{dataset}"] = {
                 "model": model, "dataset": dataset, "run": str(run), "epochs": summary["epochs"],
                 "train_seconds": summary["train_seconds"],
-                "precision": precision_used(summary),
+                "precision": precision_used(run),
                 "evaluation": {k: summary["evaluation"][k] for k in METRICS + ["class_histogram", "extractor", "num_samples"]},
                 "floor": {k: summary["floor"][k] for k in METRICS},
                 # DCGAN: the evaluation is of the averaged (EMA) generator; this is the trained one's
