@@ -136,9 +136,16 @@ def run_label(record: dict[str, Any], parameters: list[str]) -> str:
 
 
 def table_rows(records: list[dict[str, Any]], parameters: list[str]) -> list[dict[str, Any]]:
-    """Flatten records into table rows: run, the given parameters, then every other field."""
+    """Flatten records into table rows: run, the given parameters, then every other field.
+
+    A result named like a parameter (the DCGAN's ``precision`` parameter and its ``precision``
+    metric) gets the suffix ``_result``, so neither column overwrites the other.
+    """
+    def result_name(key: str) -> str:
+        return f"{key}_result" if key in parameters else key
+
     return [{"run": r["run"], **{name: r["params"].get(name) for name in parameters},
-             **{k: v for k, v in r.items() if k not in ("run", "params")}} for r in records]
+             **{result_name(k): v for k, v in r.items() if k not in ("run", "params")}} for r in records]
 
 
 def table_columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -167,7 +174,8 @@ def _cell(value: Any, width: int = 200) -> str:
 def markdown_table(rows: list[dict[str, Any]], parameters: list[str] = (), columns: list[str] | None = None) -> str:
     """A Markdown table: run, ``parameters``, then ``columns`` (default ``SHOWN_COLUMNS``), numbers to
     4 significant digits; columns empty in every row are left out."""
-    wanted = ["run", *parameters, *(SHOWN_COLUMNS if columns is None else columns)]
+    shown = SHOWN_COLUMNS if columns is None else columns
+    wanted = ["run", *parameters, *(f"{c}_result" if c in parameters else c for c in shown)]  # see table_rows
     columns = [c for c in dict.fromkeys(wanted) if any(_cell(r.get(c)) for r in rows)]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]

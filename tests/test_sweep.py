@@ -218,3 +218,16 @@ def test_seeds_repeat_every_combination_and_name_the_runs(smoke_home, tmp_path):
                                        {"batch_size": 32, "seed": 5}, {"batch_size": 32, "seed": 6}]
     assert runs[0].run_name == "s-batch_size=16-seed=5" and runs[0].params["run_name"] == runs[0].run_name
     assert Path(runs[0].folder) == smoke_home.resolve() / "runs" / "simple_gan_mnist" / "s-batch_size=16-seed=5"
+
+
+def test_a_parameter_and_a_result_of_one_name_both_reach_the_table():
+    """Sweeping the DCGAN's ``precision`` (a parameter) must not lose its ``precision`` metric, nor the reverse."""
+    from gan_helpers import compare
+
+    records = [{"run": f"r{i}", "params": {"precision": policy, "seed": 0}, "precision": value, "status": "done"}
+               for i, (policy, value) in enumerate([("float32", 0.72), ("mixed_bfloat16", 0.71)])]
+    rows = compare.table_rows(records, ["precision"])
+    assert [row["precision"] for row in rows] == ["float32", "mixed_bfloat16"]
+    assert [row["precision_result"] for row in rows] == [0.72, 0.71]
+    table = compare.markdown_table(rows, ["precision"])
+    assert "mixed_bfloat16" in table and "0.71" in table
