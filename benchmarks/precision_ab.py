@@ -1,12 +1,17 @@
 """float32 against mixed_bfloat16 for one notebook's train step, interleaved in one process.
 
-    python benchmarks/precision_ab.py [--notebook dcgan|simple_gan|cyclegan64|cyclegan256] [--rounds 6] [--steps 40]
+    python benchmarks/precision_ab.py [--notebook dcgan|simple_gan|cyclegan64|cyclegan256|tutorial_dcgan]
+                                      [--rounds 6] [--steps 40]
 
 This machine is shared and its speed drifts by tens of percent within minutes, so two paths measured
 one after the other (as throughput.py does) can swap places between runs. Here both models are built
 in one process (each under its own dtype policy, with the notebook's own definitions) and timed in
 alternating blocks of ``--steps`` steps on one constant batch, so a slow minute slows both. Reports
 images/s of each block, the median ratio bf16 / fp32 and its range over the rounds.
+``tutorial_dcgan``: the DCGAN notebook's train step (no average) with the TF DCGAN tutorial's network
+shapes at its batch of 256 (G: dense 7×7×256, 5×5 transposed convolutions 128 / 64 / 1, BatchNorm and
+LeakyReLU; D: 5×5 stride-2 convolutions 64 / 128 with LeakyReLU and dropout 0.3, one logit), the
+architecture behind issue #6's 760 images/s.
 Writes benchmarks/results/precision_ab_<notebook>.json.
 """
 
@@ -31,14 +36,41 @@ import tensorflow as tf  # noqa: E402
 from throughput import CONFIGS, build_networks  # noqa: E402
 
 PATHS = ("float32", "mixed_bfloat16")
+TUTORIAL_BATCH = 256
+
+
+def tutorial_networks():
+    """The TF DCGAN tutorial's generator and discriminator shapes (latent 100), built here."""
+    from keras import layers
+
+    generator = keras.Sequential([
+        keras.Input((100,)),
+        layers.Dense(7 * 7 * 256, use_bias=False), layers.BatchNormalization(), layers.LeakyReLU(),
+        layers.Reshape((7, 7, 256)),
+        layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False), layers.BatchNormalization(),
+        layers.LeakyReLU(),
+        layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False), layers.BatchNormalization(),
+        layers.LeakyReLU(),
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh", dtype="float32"),
+    ])
+    discriminator = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(64, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
+        layers.Conv2D(128, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
+        layers.Flatten(), layers.Dense(1, dtype="float32"),
+    ])
+    return generator, discriminator
 
 
 def build_model(name: str, policy: str):
     """The notebook's model for ``name``, built and compiled under ``policy``, and one constant batch."""
-    config = CONFIGS[name]
+    config = CONFIGS["dcgan"] if name == "tutorial_dcgan" else CONFIGS[name]
     keras.mixed_precision.set_global_policy(policy)
     try:
         module, generator, discriminator = build_networks(config)
+        if name == "tutorial_dcgan":
+            generator, discriminator = tutorial_networks()
+            config = {**config, "batch": TUTORIAL_BATCH, "gan_options": {}}
         adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
         if config["kind"] == "gan":
             model = module.GAN(generator, discriminator, 100, 0, **config.get("gan_options", {}))
@@ -57,15 +89,27 @@ def build_model(name: str, policy: str):
     return model, tf.data.Dataset.from_tensors(data).repeat(), batch
 
 
+class StepTimes(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
 def block_rate(model, dataset, batch: int, steps: int) -> float:
-    started = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return batch * steps / (time.perf_counter() - started)
+    """Images/s from the end of a block's first step to the end of its last. Not the whole fit() call:
+    on this machine fit()'s start and end sometimes add waits of several seconds, which made whole-call
+    timings cluster at 5.1, 10.2 and 20.5 s whatever the model."""
+    times = StepTimes()
+    model.fit(dataset, steps_per_epoch=steps + 1, epochs=1, verbose=0, callbacks=[times])
+    return batch * steps / (times.times[-1] - times.times[0])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--notebook", choices=list(CONFIGS), default="dcgan")
+    parser.add_argument("--notebook", choices=[*CONFIGS, "tutorial_dcgan"], default="dcgan")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--steps", type=int, default=40, help="steps per timed block")
     args = parser.parse_args()
