@@ -149,7 +149,7 @@ def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path) -
     env = {**os.environ, "GAN_HOME": str(home), "GAN_SMOKE": "0",
            "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     parameters = {"data_dir": str(data_dir), "run_name": f"throughput-{name}-{path}".replace(" ", "").replace("+", "-"),
-                  "precision": "mixed_bfloat16" if path.startswith("mixed_bfloat16") else "float32",
+                  "precision": path_precision(path),
                   "jit_compile": "on" if "XLA" in path else "off", **config.get("params", {})}
     if config["kind"] == "gan":
         batch = config["batch"]  # the notebook's default batch_size
@@ -186,45 +186,67 @@ print("STEP_ONLY", json.dumps(step_only_rate(sys.argv[2], sys.argv[3] == "on", s
 """
 
 
-def step_only_rate(name: str, xla: bool, precision: str = "float32") -> float:
-    """Images/s of the notebook's own train step on one constant batch (no input pipeline, no callbacks)."""
+def path_precision(path: str) -> str:
+    """The dtype policy a speed path trains in."""
+    return "mixed_bfloat16" if path.startswith("mixed_bfloat16") else "float32"
+
+
+def step_model(config: dict, xla: bool = False, networks: tuple | None = None, steps_per_execution: int = 1):
+    """The notebook's model for ``config`` (its own networks, or ``networks`` = (generator, discriminator)),
+    compiled as in the notebook, and an endless dataset of one constant batch; returns (model, dataset, batch).
+    Layers take the dtype policy in force when this is called."""
     import keras
     import tensorflow as tf
 
-    keras.mixed_precision.set_global_policy(precision)  # before the networks are built, as in the notebook
-
-    config = CONFIGS[name]
     module, generator, discriminator = build_networks(config)
-    adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)
+    if networks is not None:
+        generator, discriminator = networks
+    adam = lambda: keras.optimizers.Adam(2e-4, beta_1=0.5)  # noqa: E731
+    speed = dict(jit_compile=xla, steps_per_execution=steps_per_execution)
     if config["kind"] == "gan":
         batch = config["batch"]
         model = module.GAN(generator, discriminator, 100, 0, **config.get("gan_options", {}))
-        model.compile(d_optimizer=adam(), g_optimizer=adam(), jit_compile=xla)
+        model.compile(d_optimizer=adam(), g_optimizer=adam(), **speed)
         data = (tf.random.uniform((batch, 28, 28, 1), -1, 1), tf.zeros((batch,)))
     else:
         batch, size, blocks = 1, config["params"]["image_size"], config["params"]["n_res_blocks"]
         model = module.CycleGAN(generator, module.build_generator(size, blocks),
                                 discriminator, module.build_discriminator(size))
-        model.compile(g_optimizer=adam(), d_optimizer=adam(), jit_compile=xla)
+        model.compile(g_optimizer=adam(), d_optimizer=adam(), **speed)
         data = (tf.random.uniform((1, size, size, 3), -1, 1), tf.random.uniform((1, size, size, 3), -1, 1))
-    dataset = tf.data.Dataset.from_tensors(data).repeat()
-    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # graph tracing
+    return model, tf.data.Dataset.from_tensors(data).repeat(), batch
 
-    class StepTimes(keras.callbacks.Callback):  # from the end of the first step to the end of the last
+
+def steps_rate(model, data, batch: int, steps: int, callbacks=(), verbose=0) -> float:
+    """Images/s of ``steps`` train steps, timed from the end of the first to the end of the last (whole
+    ``fit()`` calls here sometimes add waits of seconds at their start or end)."""
+    import keras
+
+    class StepTimes(keras.callbacks.Callback):
         times = []
 
         def on_train_batch_end(self, batch, logs=None):
             self.times.append(time.perf_counter())
 
-    model.fit(dataset, steps_per_epoch=config["steps"] + 1, epochs=1, verbose=0, callbacks=[StepTimes()])
-    return batch * config["steps"] / (StepTimes.times[-1] - StepTimes.times[0])
+    model.fit(data, steps_per_epoch=steps + 1, epochs=1, verbose=verbose, callbacks=[StepTimes(), *callbacks])
+    return batch * steps / (StepTimes.times[-1] - StepTimes.times[0])
+
+
+def step_only_rate(name: str, xla: bool, precision: str = "float32") -> float:
+    """Images/s of the notebook's own train step on one constant batch (no input pipeline, no callbacks)."""
+    import keras
+
+    keras.mixed_precision.set_global_policy(precision)  # before the networks are built, as in the notebook
+    model, dataset, batch = step_model(CONFIGS[name], xla)
+    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # graph tracing
+    return steps_rate(model, dataset, batch, CONFIGS[name]["steps"])
 
 
 def measure_step_only(name: str, path: str) -> float:
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     done = subprocess.run([sys.executable, "-c", STEP_ONLY, str(Path(__file__).parent), name,
                            "on" if "XLA" in path else "off",
-                           "mixed_bfloat16" if path.startswith("mixed_bfloat16") else "float32"],
+                           path_precision(path)],
                           env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"step-only {name} ({path}) failed:\n{done.stderr[-3000:]}")
@@ -271,7 +293,7 @@ def main() -> None:
                 row["step_only_images_per_sec"] = measure_step_only(name, path)
                 row["loop_vs_step_only"] = row["images_per_sec"] / row["step_only_images_per_sec"]
                 row["gflop_per_image"] = flops / 1e9
-                row["peak_gflops"] = (peak["bf16_matmul_gflops"] if path.startswith("mixed_bfloat16")
+                row["peak_gflops"] = (peak["bf16_matmul_gflops"] if path_precision(path) == "mixed_bfloat16"
                                       else max(peak["matmul_gflops"], peak["conv_gflops"]))
                 results.append(row)
                 print(f"{name:12s} {path:24s} {row['images_per_sec']:8.1f} images/s  "
