@@ -106,10 +106,11 @@ def auto_run_name(params: dict[str, Any], prefix_key: str = "dataset") -> str:
     """A run name that is the same for the same parameters: ``<dataset>-<8 hex digits>``.
 
     Re-running a notebook with unchanged parameters therefore resumes the same run, and
-    changing a parameter starts a new one. ``epochs``, ``sample_every`` and ``eval_every`` are
-    left out: they do not change what is trained, and a finished run can be extended by raising ``epochs``.
+    changing a parameter starts a new one. ``epochs`` and the bookkeeping parameters (``sample_every``,
+    ``eval_every``, ``eval_samples``) are left out: they do not change what is trained, and a finished run
+    can be extended by raising ``epochs``.
     """
-    identity = {k: v for k, v in params.items() if k not in {"epochs", "sample_every", "eval_every", "run_name"}}
+    identity = {k: v for k, v in params.items() if k not in {"epochs", "sample_every", "eval_every", "eval_samples", "run_name"}}
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{params.get(prefix_key, 'run')}-{digest}"
 

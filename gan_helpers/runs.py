@@ -33,7 +33,7 @@ from .files import move_into_place, write_atomically
 from .environment import Environment
 
 # Parameters that may change between sessions of one run: more epochs extend a finished run.
-RESUMABLE_CHANGES = {"epochs", "sample_every", "eval_every"}
+RESUMABLE_CHANGES = {"epochs", "sample_every", "eval_every", "eval_samples"}
 
 
 def provenance(env: Environment | None = None, seed: int | None = None) -> dict[str, Any]:

@@ -71,6 +71,7 @@ def test_auto_run_name_follows_parameters_but_not_epochs():
     a = gh.auto_run_name(GOOD)
     assert a.startswith("mnist-") and a == gh.auto_run_name(dict(GOOD))
     assert gh.auto_run_name({**GOOD, "epochs": 99}) == a
+    assert gh.auto_run_name({**GOOD, "eval_samples": 10_000}) == a  # how it is measured, not what is trained
     assert gh.auto_run_name({**GOOD, "learning_rate": 1e-4}) != a
 
 
@@ -127,3 +128,14 @@ def test_no_gpu_warning_only_in_colab(monkeypatch, capsys):
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab-test")  # what Colab runtimes set
     assert gh.warn_if_no_gpu() is True  # the test machines have no GPU
     assert "Change runtime type > GPU" in capsys.readouterr().out
+
+
+def test_a_run_reopens_with_other_bookkeeping_but_not_with_another_recipe(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN_HOME", str(tmp_path))
+    env = gh.setup(quiet=True)
+    gh.Run(env, "experiment", "run", {**GOOD, "eval_every": 1, "eval_samples": 2000})
+    # How often and on how many samples quality is measured, and how long it trains, may change on a resume ...
+    gh.Run(env, "experiment", "run", {**GOOD, "epochs": 9, "eval_every": 5, "eval_samples": 10_000})
+    # ... what is trained may not.
+    with pytest.raises(ValueError, match="learning_rate"):
+        gh.Run(env, "experiment", "run", {**GOOD, "learning_rate": 1e-3, "eval_every": 1, "eval_samples": 2000})
