@@ -10,8 +10,8 @@ alternating blocks of ``--steps`` steps on one constant batch, so a slow minute 
 timed from the end of its first step to the end of its last: whole ``fit()`` calls here sometimes add
 waits of seconds, which clustered whole-call timings at 5.1, 10.2 and 20.5 s). Reports
 images/s of each block, the median ratio bf16 / fp32 and its range over the rounds.
-``tutorial_dcgan``: the DCGAN notebook's train step (no average) with the TF DCGAN tutorial's network
-shapes at its batch of 256 (G: dense 7×7×256, 5×5 transposed convolutions 128 / 64 / 1, BatchNorm and
+``tutorial_dcgan``: the TF DCGAN tutorial's training step (one generator pass serves both losses, see
+train_step_ab.py; no average) with its network shapes at its batch of 256 (G: dense 7×7×256, 5×5 transposed convolutions 128 / 64 / 1, BatchNorm and
 LeakyReLU; D: 5×5 stride-2 convolutions 64 / 128 with LeakyReLU and dropout 0.3, one logit), the
 architecture behind issue #6's 760 images/s.
 Writes benchmarks/results/precision_ab_<notebook>.json.
@@ -68,7 +68,9 @@ def build_model(name: str, policy: str):
     try:
         if name == "tutorial_dcgan":
             config = {**CONFIGS["dcgan"], "batch": TUTORIAL_BATCH, "gan_options": {}}
-            return step_model(config, networks=tutorial_networks())
+            from train_step_ab import one_pass_step_model  # the tutorial's form of train step
+
+            return one_pass_step_model(config, networks=tutorial_networks())
         return step_model(CONFIGS[name])
     finally:
         keras.mixed_precision.set_global_policy("float32")
