@@ -10,7 +10,12 @@ steady-state images/s and seconds per step. Per configuration it reports the ker
 the FLOPs of one training step (counted from the notebook's own networks), and the fraction of
 this machine's peak that the step reaches, the peak being the faster of a float32 matrix product
 and a 3×3 convolution measured in the same run, and the training loop's rate against the
-step-only rate (the notebook's own train step fitted on one constant batch: no input pipeline).
+step-only rate. That ratio is measured inside the notebook's own kernel after its training cell
+(a cell this script adds to its copy of the notebook): rounds of one more epoch of the notebook's
+loop (its pipeline, its callbacks, its progress bar) alternate with as many steps of the same
+compiled model on one constant batch (no input pipeline, no callbacks), both timed between the
+first and the last step, so the machine's drift (up to 2x within minutes here) hits both alike.
+Epochs that ran a quality evaluation (the notebook's last) are left out of the steady-state rate.
 
 Paths compared, each against the plain path of the same notebook measured in the same run:
 - ``float32``: TensorFlow's defaults (``TF_ENABLE_ONEDNN_OPTS=0``, ``precision=float32``, no XLA);
@@ -53,8 +58,8 @@ PASSES = {"gan": {"generator": 4, "discriminator": 8}, "cyclegan": {"generator":
 ALL_PATHS = ["float32", "float32 + oneDNN", "float32 + oneDNN + XLA", "mixed_bfloat16", "mixed_bfloat16 + XLA"]
 
 CONFIGS = {
-    "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", batch=64, steps=100, epochs=3),
-    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, steps=200, epochs=3,
+    "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", batch=64, steps=400, epochs=4),
+    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, steps=200, epochs=4,
                   gan_options=dict(ema_decay=0.999)),  # the notebook's default: the averaged generator on
     "cyclegan64": dict(notebook="cyclegan_monet2photo", kind="cyclegan", steps=12, epochs=3,
                        params=dict(image_size=64, n_res_blocks=6)),
@@ -143,8 +148,47 @@ pm.execute_notebook(notebook, output, parameters=parameters, cwd=cwd, progress_b
 print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
+# Added after the notebook's training cell (in a copy): the loop against the step-only rate, in rounds.
+LOOP_VS_STEP_ONLY_CELL = """
+import json as _json, time as _time
 
-def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path) -> dict:
+class _StepTimes(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(_time.perf_counter())
+
+    def rate(self):  # steps per second between the end of the first step and the end of the last
+        return (len(self.times) - 1) / (self.times[-1] - self.times[0])
+
+_constant = tf.data.Dataset.from_tensors(next(iter(train_data))).repeat()
+_rounds = []
+for _round in range({rounds}):
+    _loop = _StepTimes()
+    gan.fit(train_data, epochs=1000 + _round + 1, initial_epoch=1000 + _round, steps_per_epoch=steps_per_epoch,
+            callbacks=[*callbacks, _loop], shuffle=False, verbose="auto")
+    _step_only = _StepTimes()
+    gan.fit(_constant, epochs=1, steps_per_epoch=steps_per_epoch + 1, callbacks=[_step_only], verbose=0)
+    _rounds.append({{"loop_steps_per_sec": _loop.rate(), "step_only_steps_per_sec": _step_only.rate()}})
+open({result_path!r}, "w").write(_json.dumps(_rounds))
+"""
+
+
+def notebook_with_loop_probe(notebook: Path, target: Path, result_path: Path, rounds: int) -> Path:
+    """A copy of ``notebook`` with LOOP_VS_STEP_ONLY_CELL after its training cell (the one calling ``gan.fit``)."""
+    content = json.loads(notebook.read_text())
+    cells = content["cells"]
+    index = next(i for i, cell in enumerate(cells) if "gan.fit(" in "".join(cell["source"]))
+    code = LOOP_VS_STEP_ONLY_CELL.format(rounds=rounds, result_path=str(result_path))
+    cells.insert(index + 1, {"cell_type": "code", "execution_count": None, "id": "throughput-loop-probe",
+                             "metadata": {}, "outputs": [], "source": code.strip().splitlines(keepends=True)})
+    target.write_text(json.dumps(content))
+    return target
+
+
+def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path, rounds: int = 3) -> dict:
     """Run one notebook at one path in a fresh kernel; return its speed figures."""
     env = {**os.environ, "GAN_HOME": str(home), "GAN_SMOKE": "0",
            "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -159,31 +203,33 @@ def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path) -
     else:
         parameters |= dict(epochs=config["epochs"] - 1, decay_epochs=1, images_per_epoch=config["steps"])
         images_per_step = 1
-    output = home / "executed" / f"{parameters['run_name']}.ipynb"
-    output.parent.mkdir(parents=True, exist_ok=True)
+    executed = home / "executed"
+    executed.mkdir(parents=True, exist_ok=True)
+    probe_result = executed / f"{parameters['run_name']}-loop.json"
+    notebook = notebook_with_loop_probe(REPO / "notebooks" / f"{config['notebook']}.ipynb",
+                                        executed / f"{parameters['run_name']}-input.ipynb", probe_result, rounds)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", RUNNER, str(REPO / "notebooks" / f"{config['notebook']}.ipynb"),
-                           str(output), str(REPO / "notebooks"), json.dumps(parameters)],
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(notebook), str(executed / f"{parameters['run_name']}.ipynb"),
+                           str(REPO / "notebooks"), json.dumps(parameters)],
                           env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{name} ({path}) failed:\n{done.stderr[-3000:]}")
     wall = time.perf_counter() - started
     peak_kb = int(done.stdout.split("PEAK_RSS_KB")[-1].split()[0])
     rows = read_metrics(home / "runs" / config["notebook"] / parameters["run_name"] / "metrics.csv")
-    steady = [r["seconds"] / config["steps"] for r in rows[1:]]
+    # The notebook's own epochs after the first (graph tracing) that ran no quality evaluation.
+    steady = [r["seconds"] / config["steps"] for r in rows[1:config["epochs"]] if "q_classifier_score" not in r]
     step_seconds = statistics.median(steady)
-    return {"config": name, "path": path, "steps_per_epoch": config["steps"], "epochs": len(rows),
+    probe = json.loads(probe_result.read_text())
+    ratios = [r["loop_steps_per_sec"] / r["step_only_steps_per_sec"] for r in probe]
+    return {"config": name, "path": path, "steps_per_epoch": config["steps"], "epochs": config["epochs"],
             "seconds_per_step": step_seconds, "images_per_sec": images_per_step / step_seconds,
             "warmup_seconds": rows[0]["seconds"] - step_seconds * config["steps"],
-            "peak_rss_gb": peak_kb / 1024 ** 2, "notebook_wall_seconds": wall}
-
-
-STEP_ONLY = """
-import json, sys, time
-sys.path.insert(0, sys.argv[1])
-from throughput import step_only_rate
-print("STEP_ONLY", json.dumps(step_only_rate(sys.argv[2], sys.argv[3] == "on", sys.argv[4])))
-"""
+            "peak_rss_gb": peak_kb / 1024 ** 2, "notebook_wall_seconds": wall,
+            "step_only_images_per_sec": images_per_step * statistics.median(r["step_only_steps_per_sec"] for r in probe),
+            "loop_images_per_sec": images_per_step * statistics.median(r["loop_steps_per_sec"] for r in probe),
+            "loop_vs_step_only": statistics.median(ratios), "loop_vs_step_only_range": [min(ratios), max(ratios)],
+            "loop_rounds": probe}
 
 
 def path_precision(path: str) -> str:
@@ -232,27 +278,6 @@ def steps_rate(model, data, batch: int, steps: int, callbacks=(), verbose=0) -> 
     return batch * steps / (StepTimes.times[-1] - StepTimes.times[0])
 
 
-def step_only_rate(name: str, xla: bool, precision: str = "float32") -> float:
-    """Images/s of the notebook's own train step on one constant batch (no input pipeline, no callbacks)."""
-    import keras
-
-    keras.mixed_precision.set_global_policy(precision)  # before the networks are built, as in the notebook
-    model, dataset, batch = step_model(CONFIGS[name], xla)
-    model.fit(dataset, steps_per_epoch=2, epochs=1, verbose=0)  # graph tracing
-    return steps_rate(model, dataset, batch, CONFIGS[name]["steps"])
-
-
-def measure_step_only(name: str, path: str) -> float:
-    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    done = subprocess.run([sys.executable, "-c", STEP_ONLY, str(Path(__file__).parent), name,
-                           "on" if "XLA" in path else "off",
-                           path_precision(path)],
-                          env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"step-only {name} ({path}) failed:\n{done.stderr[-3000:]}")
-    return float(done.stdout.split("STEP_ONLY")[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
@@ -261,6 +286,8 @@ def main() -> None:
                              "'float32' is always measured too, as the reference")
     parser.add_argument("--mnist-dir", default=str(REPO.parent / "shared" / "data" / "mnist"))
     parser.add_argument("--monet-dir", default=str(REPO.parent / "shared" / "data" / "monet2photo"))
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of loop epoch + step-only block in each notebook's kernel (default 5)")
     parser.add_argument("--report", action="store_true", help="only print the table of the last result")
     args = parser.parse_args()
     if args.report:
@@ -289,9 +316,7 @@ def main() -> None:
             flops = flops_per_image(config)
             data_dir = Path(args.mnist_dir) if config["kind"] == "gan" else monet
             for path in paths:
-                row = run_config(name, config, path, home, data_dir)
-                row["step_only_images_per_sec"] = measure_step_only(name, path)
-                row["loop_vs_step_only"] = row["images_per_sec"] / row["step_only_images_per_sec"]
+                row = run_config(name, config, path, home, data_dir, args.rounds)
                 row["gflop_per_image"] = flops / 1e9
                 row["peak_gflops"] = (peak["bf16_matmul_gflops"] if path_precision(path) == "mixed_bfloat16"
                                       else max(peak["matmul_gflops"], peak["conv_gflops"]))
