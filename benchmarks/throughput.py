@@ -1,10 +1,10 @@
 """Training speed of every notebook, on the plain float32 path and on its fast paths, side by side.
 
-    python benchmarks/throughput.py [--only simple_gan dcgan cyclegan64 cyclegan256]
+    python benchmarks/throughput.py [--only simple_gan dcgan cyclegan64 cyclegan256] [--paths ...] [--rounds 5]
                                     [--mnist-dir ../shared/data/mnist] [--monet-dir ../shared/data/monet2photo]
 
 Each configuration runs its notebook through papermill in a fresh kernel with a step budget
-(a few epochs of a few dozen steps, no evaluation during training) and reads the speed back from
+(a few epochs of 3 to 400 steps, no evaluation during training but the last epoch's) and reads the speed back from
 the run's metrics.csv: the first epoch holds the graph tracing (warm-up), the later ones give the
 steady-state images/s and seconds per step. Per configuration it reports the kernel's peak RSS,
 the FLOPs of one training step (counted from the notebook's own networks), and the fraction of
