@@ -1,6 +1,6 @@
 """Minutes to good samples: when does the DCGAN notebook, at its defaults on real MNIST, get good?
 
-    python benchmarks/time_to_quality.py [--mnist-dir ../shared/data/mnist] [--home DIR]
+    python benchmarks/time_to_quality.py [--mnist-dir ../shared/data/mnist] [--home DIR] [-p NAME VALUE ...]
     python benchmarks/time_to_quality.py --run ~/gan-notebooks/runs/dcgan_mnist/<run>   # read a finished run
 
 Trains the notebook through papermill at its default parameters, evaluating quality after every
@@ -8,7 +8,9 @@ epoch with the DCGAN issue's protocol (10,000 generated against the 10,000 test 
 score, classes covered, Fréchet distance, ...; the notebook's own per-epoch default is 2,000 samples),
 unless --run names a run folder to read, then reports the first epoch whose classifier score is at
 least --score with all 10 classes covered, and the wall time to get there: the sum of the
-epochs' seconds in metrics.csv, which include the per-epoch evaluation and checkpoint.
+epochs' seconds in metrics.csv, which include the per-epoch evaluation (not the checkpoint and the sample
+grid, written after the epoch's row; the script's whole wall time is in the JSON too). ``-p`` changes a
+notebook parameter from its default, for a recipe under test.
 Writes benchmarks/results/time_to_quality.json and prints the curve.
 """
 
