@@ -150,28 +150,17 @@ print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 # Added after the notebook's training cell (in a copy): the loop against the step-only rate, in rounds.
 LOOP_VS_STEP_ONLY_CELL = """
-import json as _json, time as _time
-
-class _StepTimes(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(_time.perf_counter())
-
-    def rate(self):  # steps per second between the end of the first step and the end of the last
-        return (len(self.times) - 1) / (self.times[-1] - self.times[0])
+import json as _json, sys as _sys
+_sys.path.insert(0, {benchmarks!r})
+from throughput import steps_rate as _steps_rate
 
 _constant = tf.data.Dataset.from_tensors(next(iter(train_data))).repeat()
 _rounds = []
-for _round in range({rounds}):
-    _loop = _StepTimes()
-    gan.fit(train_data, epochs=1000 + _round + 1, initial_epoch=1000 + _round, steps_per_epoch=steps_per_epoch,
-            callbacks=[*callbacks, _loop], shuffle=False, verbose="auto")
-    _step_only = _StepTimes()
-    gan.fit(_constant, epochs=1, steps_per_epoch=steps_per_epoch + 1, callbacks=[_step_only], verbose=0)
-    _rounds.append({{"loop_steps_per_sec": _loop.rate(), "step_only_steps_per_sec": _step_only.rate()}})
+for _round in range({rounds}):  # steps per second (batch=1): as many steps of the loop, then of the bare step
+    _loop = _steps_rate(gan, train_data, 1, steps_per_epoch - 1, callbacks=callbacks, verbose="auto",
+                        initial_epoch=1000 + _round)
+    _step_only = _steps_rate(gan, _constant, 1, steps_per_epoch - 1)
+    _rounds.append({{"loop_steps_per_sec": _loop, "step_only_steps_per_sec": _step_only}})
 open({result_path!r}, "w").write(_json.dumps(_rounds))
 """
 
@@ -181,14 +170,14 @@ def notebook_with_loop_probe(notebook: Path, target: Path, result_path: Path, ro
     content = json.loads(notebook.read_text())
     cells = content["cells"]
     index = next(i for i, cell in enumerate(cells) if "gan.fit(" in "".join(cell["source"]))
-    code = LOOP_VS_STEP_ONLY_CELL.format(rounds=rounds, result_path=str(result_path))
+    code = LOOP_VS_STEP_ONLY_CELL.format(rounds=rounds, result_path=str(result_path), benchmarks=str(Path(__file__).parent))
     cells.insert(index + 1, {"cell_type": "code", "execution_count": None, "id": "throughput-loop-probe",
                              "metadata": {}, "outputs": [], "source": code.strip().splitlines(keepends=True)})
     target.write_text(json.dumps(content))
     return target
 
 
-def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path, rounds: int = 3) -> dict:
+def run_config(name: str, config: dict, path: str, home: Path, data_dir: Path, rounds: int) -> dict:
     """Run one notebook at one path in a fresh kernel; return its speed figures."""
     env = {**os.environ, "GAN_HOME": str(home), "GAN_SMOKE": "0",
            "TF_ENABLE_ONEDNN_OPTS": "0" if path == "float32" else "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -263,9 +252,10 @@ def step_model(config: dict, xla: bool = False, networks: tuple | None = None, s
     return model, tf.data.Dataset.from_tensors(data).repeat(), batch
 
 
-def steps_rate(model, data, batch: int, steps: int, callbacks=(), verbose=0) -> float:
+def steps_rate(model, data, batch: int, steps: int, callbacks=(), verbose=0, initial_epoch: int = 0) -> float:
     """Images/s of ``steps`` train steps, timed from the end of the first to the end of the last (whole
-    ``fit()`` calls here sometimes add waits of seconds at their start or end)."""
+    ``fit()`` calls here sometimes add waits of seconds at their start or end). ``steps + 1`` steps run as
+    one epoch numbered ``initial_epoch + 1``."""
     import keras
 
     class StepTimes(keras.callbacks.Callback):
@@ -274,7 +264,8 @@ def steps_rate(model, data, batch: int, steps: int, callbacks=(), verbose=0) -> 
         def on_train_batch_end(self, batch, logs=None):
             self.times.append(time.perf_counter())
 
-    model.fit(data, steps_per_epoch=steps + 1, epochs=1, verbose=verbose, callbacks=[StepTimes(), *callbacks])
+    model.fit(data, steps_per_epoch=steps + 1, epochs=initial_epoch + 1, initial_epoch=initial_epoch, verbose=verbose,
+              callbacks=[*callbacks, StepTimes()])
     return batch * steps / (StepTimes.times[-1] - StepTimes.times[0])
 
 
