@@ -11,7 +11,7 @@ least --score with all 10 classes covered, and the wall time to get there: the s
 epochs' seconds in metrics.csv, which include the per-epoch evaluation (not the checkpoint and the sample
 grid, written after the epoch's row; the script's whole wall time is in the JSON too). ``-p`` changes a
 notebook parameter from its default, for a recipe under test.
-Writes benchmarks/results/time_to_quality.json and prints the curve.
+Writes benchmarks/results/time_to_quality.json (or ``--out``), with the run's parameters, and prints the curve.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--home", default=str(Path("~/gan-notebooks-time-to-quality").expanduser()))
     parser.add_argument("--run", help="read this finished run folder instead of training")
     parser.add_argument("--score", type=float, default=9.0, help="classifier score to reach (default 9.0)")
+    parser.add_argument("--out", default=str(RESULT), help=f"result JSON (default {RESULT.relative_to(REPO)})")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="change a notebook parameter from its default (a recipe under test), as papermill's -p")
     args = parser.parse_args()
@@ -93,13 +94,16 @@ def main() -> None:
     else:
         print(f"\nclassifier score >= {args.score} with 10/10 classes: not reached in {len(rows)} epochs "
               f"({elapsed / 60:.1f} minutes); best score {max(r.get('q_classifier_score', 0) for r in rows):.2f}")
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps({
-        "run": str(run), "target_score": args.score, "reached": good is not None,
+    config = run / "config.json"
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "run": str(run), "parameters": json.loads(config.read_text())["params"] if config.exists() else None,
+        "target_score": args.score, "reached": good is not None,
         "epoch": good["epoch"] if good else None, "minutes": good["elapsed_seconds"] / 60 if good else None,
         "total_training_minutes": elapsed / 60, "curve": rows,
         "script_wall_seconds": time.perf_counter() - started}, indent=2))
-    print(f"written {RESULT}")
+    print(f"written {out}")
 
 
 if __name__ == "__main__":
