@@ -17,6 +17,7 @@ Writes benchmarks/results/time_to_quality.json (or ``--out``), with the run's pa
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -53,14 +54,16 @@ def parameter_value(text: str):
         return text
 
 
+def with_elapsed(rows: list[dict]) -> list[dict]:
+    """The metrics rows, each with ``elapsed_seconds``: the summed epoch seconds up to and including it."""
+    elapsed = itertools.accumulate(row["seconds"] for row in rows)
+    return [{**row, "elapsed_seconds": seconds} for row, seconds in zip(rows, elapsed)]
+
+
 def first_good_epoch(rows: list[dict], min_score: float, classes: int = 10) -> dict | None:
-    """The first row whose classifier score reaches ``min_score`` with every class covered, with the elapsed seconds."""
-    elapsed = 0.0
-    for row in rows:
-        elapsed += row["seconds"]
-        if row.get("q_classifier_score", 0) >= min_score and row.get("q_classes_covered", 0) >= classes:
-            return {**row, "elapsed_seconds": elapsed}
-    return None
+    """The first row (of ``with_elapsed``) whose classifier score reaches ``min_score`` with every class covered."""
+    return next((row for row in rows if row.get("q_classifier_score", 0) >= min_score
+                 and row.get("q_classes_covered", 0) >= classes), None)
 
 
 def main() -> None:
@@ -78,14 +81,14 @@ def main() -> None:
     run = Path(args.run).expanduser() if args.run else train(args.mnist_dir, Path(args.home),
                                                                      {k: parameter_value(v) for k, v in args.p})
     rows = read_metrics(run / "metrics.csv")
-    good = first_good_epoch(rows, args.score)
+    timed = with_elapsed(rows)
+    good = first_good_epoch(timed, args.score)
+    elapsed = timed[-1]["elapsed_seconds"]
 
     print("| epoch | minutes (cumulative) | classifier score | classes | Fréchet distance | precision | recall |")
     print("|---|---|---|---|---|---|---|")
-    elapsed = 0.0
-    for row in rows:
-        elapsed += row["seconds"]
-        print(f"| {row['epoch']:.0f} | {elapsed / 60:.1f} | {row.get('q_classifier_score', float('nan')):.2f} | "
+    for row in timed:
+        print(f"| {row['epoch']:.0f} | {row['elapsed_seconds'] / 60:.1f} | {row.get('q_classifier_score', float('nan')):.2f} | "
               f"{row.get('q_classes_covered', float('nan')):.0f} | {row.get('q_frechet_distance', float('nan')):.1f} | "
               f"{row.get('q_precision', float('nan')):.3f} | {row.get('q_recall', float('nan')):.3f} |")
     if good:
