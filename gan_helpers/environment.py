@@ -65,9 +65,12 @@ def device_name() -> str:
     return f"CPU ({os.cpu_count()} cores)"
 
 
-def warn_if_no_gpu() -> bool:
-    """In Colab without a GPU, say how to get one (training on Colab's CPU is very slow). Returns True if warned."""
-    if in_colab() and device_name().startswith("CPU"):
+def warn_if_no_gpu(device: str | None = None) -> bool:
+    """In Colab without a GPU, say how to get one (training on Colab's CPU is very slow). Returns True if warned.
+
+    ``device`` is what `device_name()` says (found out when None).
+    """
+    if in_colab() and (device or device_name()).startswith("CPU"):
         print("No GPU in this Colab runtime: training will be very slow. "
               "Choose Runtime > Change runtime type > GPU (e.g. T4), then Runtime > Run all.")
         return True
