@@ -13,26 +13,22 @@ the train step into a graph, reported separately), then times ``--steps`` steps.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
+import harness  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gan_helpers as gh  # noqa: E402
-from notebook_code import notebook_definitions  # noqa: E402
+from gan_helpers.notebook_code import notebook_definitions  # noqa: E402
 
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "monet2photo"
-RESULTS = REPO / "benchmarks" / "results" / "cyclegan_speed.json"
+DEFAULT_DATA = harness.SHARED_DATA / "monet2photo"
+RESULTS = harness.RESULTS / "cyclegan_speed.json"
 IMAGES_PER_SET = 8  # decoded per set: enough for a few steps
 
 
@@ -86,23 +82,21 @@ def main() -> None:
     args = parser.parse_args()
 
     nb = notebook_definitions("cyclegan_monet2photo.ipynb")
-    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "device": gh.environment.device_name(),
-              "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    report = {"load_average_at_start": [round(x, 2) for x in os.getloadavg()],
               "note": "shared 2-core machine: other jobs may have run at the same time", "results": []}
     results = report["results"]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     for config in args.configs.split(","):
         size, blocks = (int(part) for part in config.split(":"))
         results.append(measure(nb, size, blocks, args.batch_size, args.warmup, args.steps, args.data_dir))
         print(f"measured {config}: {results[-1]['seconds_per_step']} s/step", flush=True)
-        gh.files.write_atomically(RESULTS, json.dumps(report, indent=2) + "\n")  # after each: a kill keeps the rest
+        harness.write_result(RESULTS, report)  # after each: a kill keeps the rest
     print(f"\n| image size | residual blocks | batch | s/step (min-max) | first step (graph tracing) | "
           f"hours per reference epoch (6,287 steps) |\n|---|---|---|---|---|---|")
     for r in results:
         print(f"| {r['image_size']} | {r['n_res_blocks']} | {r['batch_size']} | {r['seconds_per_step']:.3f} "
               f"({r['seconds_per_step_min']:.3f}-{r['seconds_per_step_max']:.3f}) | {r['first_step_seconds']:.1f} s | "
               f"{r['reference_epoch_hours']:.2f} |")
-    print(f"\nData: {results[0]['data']} · {report['device']} · written to {RESULTS}")
+    print(f"\nData: {results[0]['data']}")
 
 
 if __name__ == "__main__":

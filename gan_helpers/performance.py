@@ -17,12 +17,17 @@ before it builds its models:
 - ``float32_policy()``: a ``with`` block whose layers are built in float32 whatever the global
   policy; the measuring networks (the quality classifiers, InceptionV3) are built in one, so a
   metric means the same in every training precision.
+- ``steps_rate(model, data, images_per_step, steps)`` measures a compiled model's training speed
+  (images/s between its first and last step); ``loop_vs_step_only(...)`` compares a notebook's
+  training loop (pipeline, callbacks, progress bar) with its bare step, in the notebook's kernel.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import statistics
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -121,3 +126,42 @@ def choose_jit_compile(jit_compile: str = "auto", *, has_gpu: bool | None = None
     if has_gpu is None:
         has_gpu = gpu_compute_capability() is not None
     return has_gpu
+
+
+def steps_rate(model, data, images_per_step: int, steps: int, callbacks: Sequence = (), verbose=0,
+               initial_epoch: int = 0) -> float:
+    """Images/s of ``steps`` train steps of the compiled ``model`` on ``data``.
+
+    Runs ``steps + 1`` steps as one ``fit()`` epoch numbered ``initial_epoch + 1`` and times them from the
+    end of the first step to the end of the last, leaving out graph tracing and the waits of seconds that
+    whole ``fit()`` calls sometimes add at their start or end on a busy machine.
+    """
+    import keras
+
+    step_ends: list[float] = []
+
+    class StepEnds(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            step_ends.append(time.perf_counter())
+
+    model.fit(data, steps_per_epoch=steps + 1, epochs=initial_epoch + 1, initial_epoch=initial_epoch,
+              verbose=verbose, callbacks=[*callbacks, StepEnds()])
+    return images_per_step * steps / (step_ends[-1] - step_ends[0])
+
+
+def loop_vs_step_only(model, train_data, callbacks: Sequence, steps: int, rounds: int) -> list[dict]:
+    """The training loop's speed against the bare step's, in alternating rounds (steps per second).
+
+    Each round runs ``steps`` steps of the loop (``train_data`` with ``callbacks`` and the progress bar, as
+    epochs numbered from 1001 on), then as many steps of the same compiled model on one constant batch of
+    ``train_data`` (no pipeline, no callbacks), so a slow minute of a shared machine slows both alike.
+    """
+    import tensorflow as tf
+
+    constant = tf.data.Dataset.from_tensors(next(iter(train_data))).repeat()
+    measured = []
+    for round_index in range(rounds):
+        loop = steps_rate(model, train_data, 1, steps, callbacks=callbacks, verbose="auto",
+                          initial_epoch=1000 + round_index)
+        measured.append({"loop_steps_per_sec": loop, "step_only_steps_per_sec": steps_rate(model, constant, 1, steps)})
+    return measured

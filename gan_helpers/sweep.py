@@ -230,17 +230,28 @@ def plan_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | It
 
 # ---- running
 
+def execute_notebook(notebook: str | Path, output: str | Path, parameters: dict[str, Any],
+                     kernel_name: str | None = None, cwd: str | Path | None = None) -> None:
+    """Execute ``notebook`` with papermill in ``cwd`` (default: the notebook's own folder, as in Jupyter),
+    writing the executed copy to ``output``; the kernel inherits this process's environment. Raises
+    papermill's errors."""
+    import papermill
+
+    local = Path(str(notebook))
+    if cwd is None and local.exists():
+        cwd = local.resolve().parent
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=kernel_name,
+                               cwd=None if cwd is None else str(cwd), progress_bar=False)
+
+
 def execute_run(notebook: str | Path, run: SweepRun, kernel_name: str | None = None) -> None:
     """Execute one run with papermill and set its status: done, or failed with the error and where to read it."""
     import papermill
 
-    local = Path(str(notebook))
-    cwd = str(local.resolve().parent) if local.exists() else None  # the notebook's folder, as in Jupyter
-    Path(run.notebook).parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        papermill.execute_notebook(str(notebook), run.notebook, parameters=run.params, kernel_name=kernel_name,
-                                   cwd=cwd, progress_bar=False)
+        execute_notebook(notebook, run.notebook, run.params, kernel_name)
     except papermill.PapermillExecutionError as error:
         run.status = "failed"
         run.error = f"{error.ename}: {error.evalue} (in cell [{error.exec_count}]; read {run.notebook})"
