@@ -1,0 +1,203 @@
+"""The result tables of benchmarks/README.md, generated from benchmarks/results/*.json.
+
+    python benchmarks/report.py           # rewrite the generated sections of benchmarks/README.md
+    python benchmarks/report.py --check   # exit 1 if the README is not what the JSON files give
+
+Each generated section sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` in the
+README; the prose around them is written by hand. Every row names the machine it was measured on
+(the result's ``machine`` record; "not recorded" where an old result has none). Pure Python: no
+TensorFlow needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+from typing import Callable
+
+from harness import RESULTS
+
+README = RESULTS.parent / "README.md"
+MARKER = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S)
+
+
+def load(name: str) -> dict:
+    return json.loads((RESULTS / name).read_text())
+
+
+def short_machine(machine: dict | None) -> str:
+    """A short name for a ``harness.machine()`` record: the AMD generation where known."""
+    if not machine or "cpu" not in machine:
+        return "not recorded"
+    family, model = machine.get("family"), machine.get("model")
+    if "AMD" in machine.get("cpu", "") and family in (23, 25, 26):
+        zen4 = model is not None and (0x10 <= model <= 0x1F or 0x60 <= model <= 0xAF)
+        return {23: "Zen 2", 25: "Zen 4" if zen4 else "Zen 3", 26: "Zen 5"}[family]
+    return f"{machine.get('cpu', '?')} family {family} model {model}"
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
+
+
+def machines() -> str:
+    """One line per machine named in the results."""
+    seen: dict[str, str] = {}
+    for path in sorted(RESULTS.glob("*.json")):
+        data = json.loads(path.read_text())
+        records = [data.get("machine")] + [r.get("machine") for r in data.get("results", [])]
+        records += [v.get("machine") for v in data.values() if isinstance(v, dict) and "model" in v]
+        for record in records:
+            if record and "cpu" in record:
+                isa = "AVX-512 with avx512_bf16" if record["avx512_bf16"] else "AVX-512" if record["avx512"] else "AVX2, no bf16"
+                model = f" model {record['model']}" if record.get("model") is not None else ""
+                source = f" ({record['source']})" if record.get("source") else ""
+                seen[short_machine(record)] = (f"{record['cpu']}, family {record['family']}{model}, "
+                                               f"{record['cores']} cores, {isa}{source}")
+    return "\n".join(f"- **{name}**: {text}" for name, text in seen.items())
+
+
+def quality() -> str:
+    data = load("quality.json")
+    rows = []
+    for key, r in data.items():
+        if "/" not in key:
+            continue
+        e, name = r["evaluation"], f"{r['model']} ({r['dataset']}" + (f"; {r['note']})" if r.get("note") else ")")
+        rows.append([name, r["epochs"], f"{r['train_seconds'] / 60:.1f}", r["precision"], f"{e['frechet_distance']:.2f}",
+                     f"{e['kid']:.2f}", f"{e['precision']:.2f}", f"{e['recall']:.2f}", f"{e['classifier_score']:.2f}",
+                     e["classes_covered"], f"{r['full_evaluation_seconds']:.1f}", short_machine(r.get("machine"))])
+        if r.get("evaluation_without_ema"):
+            w = r["evaluation_without_ema"]
+            rows.append(["… its trained generator, no average", "", "", "", f"{w['frechet_distance']:.2f}", f"{w['kid']:.2f}",
+                         f"{w['precision']:.2f}", f"{w['recall']:.2f}", f"{w['classifier_score']:.2f}", w["classes_covered"],
+                         "", ""])
+    f = next(r["floor"] for k, r in data.items() if "/" in k)
+    rows.append(["real vs real (floor)", "", "", "", f"{f['frechet_distance']:.2f}", f"{f['kid']:.3f}", f"{f['precision']:.2f}",
+                 f"{f['recall']:.2f}", f"{f['classifier_score']:.2f}", f["classes_covered"], "", ""])
+    return table(["run", "epochs", "train min", "dtype", "Fréchet distance", "KID", "precision", "recall",
+                  "classifier score", "classes", "eval s", "machine"], rows)
+
+
+def time_to_quality() -> str:
+    """One row per time_to_quality*.json: the recipe, when score ≥ target came, the curve at a few epochs."""
+    epochs = (1, 3, 5, 7, 10, 20)
+    rows = []
+    for path in sorted(RESULTS.glob("time_to_quality*.json")):
+        r = json.loads(path.read_text())
+        params, curve = r.get("parameters") or {}, r["curve"]
+        score = {row["epoch"]: row["q_classifier_score"] for row in curve}
+        speeds = [row["images_per_sec"] for row in curve]
+        recipe = path.stem.removeprefix("time_to_quality").strip("_") or "defaults"
+        rate = params.get("g_learning_rate", 2e-4)  # the default before parameters were recorded
+        reached = (f"epoch {r['epoch']}, {r['minutes']:.1f} min" if r["reached"]
+                   else f"not in {len(curve)} epochs ({r['total_training_minutes']:.1f} min)")
+        rows.append([f"`{path.name}`", recipe, f"{rate * 1e4:g}e-4", params.get("seed", 42), reached,
+                     " / ".join(f"{score[e]:.2f}" if e in score else "–" for e in epochs),
+                     f"{curve[-1]['q_frechet_distance']:.1f}", f"{min(speeds):.0f}–{max(speeds):.0f}",
+                     short_machine(r.get("machine"))])
+    return table(["result", "recipe", "learning rates", "seed", "score ≥ 9.0 first after",
+                  "score after epoch " + " / ".join(map(str, epochs)), "last Fréchet distance", "images/s", "machine"], rows)
+
+
+def throughput() -> str:
+    rows = []
+    for r in load("throughput.json")["results"]:
+        achieved = r["gflop_per_image"] * r["images_per_sec"]
+        rows.append([r["config"], r["path"], f"{r['images_per_sec']:,.0f}" if r["images_per_sec"] >= 100 else f"{r['images_per_sec']:.2f}", f"{r['seconds_per_step']:.3f}",
+                     f"{r['speedup_vs_float32']:.2f}×", f"{r['loop_vs_step_only']:.2f}", f"{r['peak_rss_gb']:.2f}",
+                     f"{achieved:.0f}", f"{100 * achieved / r['peak_gflops']:.0f}%", short_machine(r.get("machine"))])
+    return table(["notebook", "path", "images/s", "s/step", "vs float32", "loop / step-only", "peak RSS GB",
+                  "GFLOP/s", "% of peak", "machine"], rows)
+
+
+def step_ab() -> str:
+    rows = []
+    for path in sorted(RESULTS.glob("step_ab_*.json")):
+        r = json.loads(path.read_text())
+        ratio, a, b = r["b_over_a"], r["images_per_sec"][r["a"]], r["images_per_sec"][r["b"]]
+        rows.append([r["model"], f"{r['a']} → {r['b']}" + (f" ({r['precision']})" if r.get("precision") else ""),
+                     len(a), f"{statistics.median(a):.0f}", f"{statistics.median(b):.0f}",
+                     f"{ratio['median']:.2f}× ({ratio['min']:.2f}–{ratio['max']:.2f})", short_machine(r.get("machine"))])
+    return table(["model", "A → B", "rounds", "A images/s", "B images/s", "B / A, median (range)", "machine"], rows)
+
+
+def precision_sweep() -> str:
+    r = load("dcgan_precision_sweep.json")
+    rows = []
+    for precision in dict.fromkeys(run["precision"] for run in r["runs"]):
+        runs = [run for run in r["runs"] if run["precision"] == precision]
+
+        def spread(key: str, digits: int) -> str:
+            values = [run[key] for run in runs]
+            return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+        rows.append([precision, len(runs), spread("classifier_score", 2), spread("frechet_distance", 1), spread("kid", 2),
+                     spread("recall", 3), spread("train_seconds", 0), short_machine(r.get("machine"))])
+    return table(["dtype", "seeds", "classifier score", "Fréchet distance", "KID", "recall", "train s (2 epochs)",
+                  "machine"], rows)
+
+
+def cyclegan() -> str:
+    speed, run = load("cyclegan_speed.json"), load("cyclegan64_real_run.json")
+    rows = [[f"step time, {r['image_size']} px, {r['n_res_blocks']} blocks", f"{r['seconds_per_step']:.2f} s/step "
+             f"({r['timed_steps']} steps; first {r['first_step_seconds']:.0f} s)", short_machine(speed.get("machine"))]
+            for r in speed["results"]]
+    e = run["test_evaluation"]
+    rows.append([f"real run, 64 px: {run['epochs']} epochs, {run['steps']:,} steps", f"{run['train_seconds'] / 60:.1f} min; "
+                 f"test cycle L1 {e['cycle_l1_a']:.3f} / {e['cycle_l1_b']:.3f}, identity L1 {e['identity_l1_a']:.3f} / "
+                 f"{e['identity_l1_b']:.3f}", short_machine(run.get("machine"))])
+    sample = load("translate_sample.json")
+    rows.append(["`gh.translate()` of a saved generator", f"{sample['seconds_per_image']:.2f} s per image",
+                 short_machine(sample.get("machine"))])
+    return table(["CycleGAN", "measured", "machine"], rows)
+
+
+def other() -> str:
+    simple, classifiers = load("simple_gan_real_mnist.json"), load("classifiers.json")
+    rows = [[f"Simple GAN, defaults on real MNIST ({simple['epochs']} epochs)",
+             f"{simple['train_seconds'] / 60:.1f} min, {simple['mean_images_per_sec']:,.0f} images/s",
+             short_machine(simple.get("machine"))]]
+    rows += [[f"{name} feature classifier ({c['epochs']} epochs)",
+              f"test accuracy {100 * c['test_accuracy']:.2f}%, {c['training_seconds']:.0f} s", "not recorded"]
+             for name, c in classifiers.items() if name != "machine"]
+    return table(["run", "measured", "machine"], rows)
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
+    "step-ab": step_ab, "precision-sweep": precision_sweep, "cyclegan": cyclegan, "other": other,
+}
+
+
+def render(readme: str) -> str:
+    """``readme`` with every generated section rewritten from the JSON files."""
+    def section(match: re.Match) -> str:
+        return match.group(1) + SECTIONS[match.group("name")]() + "\n" + match.group(4)
+
+    return MARKER.sub(section, readme)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only check that the README is up to date")
+    args = parser.parse_args()
+    current = README.read_text()
+    wanted = render(current)
+    if args.check:
+        if wanted != current:
+            print(f"{README} is not what benchmarks/results/*.json give: run python benchmarks/report.py")
+            return 1
+        return 0
+    README.write_text(wanted)
+    print(f"written {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
