@@ -3,7 +3,7 @@
 One module per concern, each readable on its own:
 
 - ``environment``: Colab or local, Drive, root folder, smoke mode, device
-- ``params``: check notebook parameters, shrink them in smoke mode, name runs, seed
+- ``params``: read and check a notebook's parameters cell, shrink it in smoke mode, name runs, seed
 - ``data``: MNIST / Fashion-MNIST download with verification and caching, tf.data pipelines
 - ``image_data``: unpaired image-folder datasets (CycleGAN's monet2photo): download, safe
   extraction, robust decoding, the augmented tf.data pipeline, JPEG folders and ``images.zip``
@@ -28,7 +28,8 @@ from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveEr
                          iter_image_batches, list_images, load_images, make_unpaired_dataset, rgb_to_model_range,
                          to_uint8, write_images, write_images_zip)
 from .layers import ReflectionPadding2D
-from .params import auto_run_name, check_params, seed_everything, shrink_for_smoke
+from .params import (BOOKKEEPING_PARAMS, auto_run_name, read_params, seed_everything, shrink_for_smoke,
+                     watch_parameters_cells)
 from .performance import (JIT_COMPILE_CHOICES, PRECISIONS, choose_jit_compile, choose_precision, float32_policy,
                           set_precision, with_loss_scaling)
 from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
@@ -41,6 +42,8 @@ from .translate import load_generator, translate
 from . import compare  # gh.compare.collect_runs(...) etc.
 
 __version__ = "0.1.0"
+
+watch_parameters_cells()  # in a notebook: remember the parameters cell that read_params checks
 
 
 def __getattr__(name: str):

@@ -78,6 +78,8 @@ def test_papermill_run_leaves_the_documented_run_folder(papermill_env, tiny_mnis
     ("dataset", "cifar10", "'mnist', 'fashion_mnist'"),
     ("batch_size", 0, "batch_size=0"),
     ("latent_dim", 2.5, "latent_dim=2.5 must be a whole number"),
+    ("run_name", "../../etc", "run_name='../../etc' must be a plain folder name"),
+    ("data_dir", 123, "data_dir=123 must be a string"),
 ])
 def test_bad_parameter_stops_the_notebook_before_download_or_training(papermill_env, name, value, expected):
     # No data_dir and no reachable mirror: had the check come after loading, the error would be a download error.
