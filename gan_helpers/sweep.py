@@ -42,6 +42,7 @@ from typing import Any, Iterable
 from . import compare
 from .environment import find_root
 from .files import write_atomically
+from .params import ParamSpec, check_value, parse_parameters_cell
 
 DEFAULT_METRIC = "frechet_distance"
 _EXPERIMENT_CALL = re.compile(r"\bRun\(\s*[^,()]+,\s*[\"']([^\"']+)[\"']")
@@ -88,6 +89,12 @@ def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
         except (ValueError, SyntaxError):
             defaults[name] = None  # an expression: its values are taken as written (see cast_value)
     return defaults
+
+
+def parameter_specs(notebook: str | Path) -> dict[str, ParamSpec]:
+    """The declarations of the notebook's ``parameters`` cell (types, dropdown choices), as `gh.read_params` reads them."""
+    cells = [cell for cell in _load_notebook(notebook).cells if "parameters" in cell.metadata.get("tags", [])]
+    return parse_parameters_cell(cells[0].source) if cells else {}
 
 
 def experiment_name(notebook: str | Path) -> str:
@@ -206,6 +213,11 @@ def plan_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | It
             raise ValueError(f"Grid {name!r} lists a value twice: {typed}.")
         typed_grid[name] = typed
     typed_fixed = {name: cast_value(name, value, defaults[name]) for name, value in fixed.items()}
+    choices = {name: spec for name, spec in parameter_specs(notebook).items() if spec.kind == "choice"}
+    for name, values in [*typed_grid.items(), *((n, [v]) for n, v in typed_fixed.items())]:
+        for value in values:
+            if name in choices:  # a dropdown's value, refused now rather than in every run
+                check_value(name, value, choices[name])
     if seeds is not None:
         if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
             raise ValueError(f"seeds={seeds!r} must be a whole number of seeds, at least 1.")

@@ -186,6 +186,8 @@ def test_a_sweep_killed_mid_way_runs_only_what_is_missing_when_started_again(smo
     (["batch_size=32.5"], {}, "batch_size='32.5' must be a whole number"),
     (["g_learning_rate=fast"], {}, "g_learning_rate='fast' must be a number"),
     (["batch_size=32,32"], {}, "lists a value twice"),
+    (["precision=float32,float64"], {}, "precision='float64' is not allowed. Choose one of: 'auto', 'float32'"),
+    ([], {"dataset": "cifar10"}, "dataset='cifar10' is not allowed. Choose one of: 'mnist', 'fashion_mnist'"),
     (["epochs=1"], {"epochs": 2}, "given both as a fixed parameter"),
     ([], {"run_name": "mine"}, "run_name is set by the sweep"),
 ])
