@@ -69,20 +69,34 @@ def training_state(model: keras.Model) -> list:
     return variables
 
 
-def save_checkpoint(path: str | Path, model: keras.Model, epoch: int) -> Path:
-    """Save ``model``'s full training state after ``epoch`` completed epochs, atomically."""
+def save_checkpoint(path: str | Path, model: keras.Model, epoch: int, params: dict | None = None) -> Path:
+    """Save ``model``'s full training state after ``epoch`` completed epochs, atomically.
+
+    ``params``, the run's parameters, are kept in the meta data (so a run folder whose config.json
+    is lost can still say what its checkpoints were trained with)."""
     variables = training_state(model)
     meta = {
         "format": 1,
         "epoch": int(epoch),
+        **({"params": params} if params is not None else {}),
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "variables": [{"path": v.path, "shape": list(v.shape)} for v in variables],
         "python_random_state": _to_json(random.getstate()),
         "numpy_random_state": _to_json(np.random.get_state()),
     }
     arrays = {f"v{i:05d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
-    meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    meta_bytes = np.frombuffer(json.dumps(meta, default=str).encode(), dtype=np.uint8)
     return write_atomically(path, lambda file: np.savez(file, meta=meta_bytes, **arrays))
+
+
+def checkpoint_meta(path: str | Path) -> dict:
+    """The meta data of a checkpoint (epoch, saved_at, params, ...), without loading its arrays.
+    Raises ValueError if the file is damaged."""
+    try:
+        with np.load(path) as archive:
+            return json.loads(archive["meta"].tobytes().decode())
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"checkpoint {path} is damaged ({type(error).__name__}: {error})") from error
 
 
 def load_checkpoint(path: str | Path, model: keras.Model) -> int:
@@ -136,11 +150,12 @@ def _from_json_python(state):
 class CheckpointFolder:
     """The ``checkpoints/`` folder of a run: ``epoch_0001.npz`` ... keeping the last ``keep``."""
 
-    def __init__(self, folder: str | Path, keep: int = 3):
+    def __init__(self, folder: str | Path, keep: int = 3, params: dict | None = None):
         if keep < 1:
             raise ValueError(f"keep={keep}: at least one checkpoint must be kept.")
         self.folder = Path(folder)
         self.keep = keep
+        self.params = params  # stored in each checkpoint's meta data
         self.folder.mkdir(parents=True, exist_ok=True)
         remove_partial_files(self.folder)
 
@@ -154,7 +169,7 @@ class CheckpointFolder:
 
     def save(self, model: keras.Model, epoch: int) -> Path:
         """Save after ``epoch`` completed epochs, then delete all but the newest ``keep``."""
-        saved = save_checkpoint(self.path(epoch), model, epoch)
+        saved = save_checkpoint(self.path(epoch), model, epoch, params=self.params)
         for old in self.epochs()[:-self.keep]:
             self.path(old).unlink(missing_ok=True)
         return saved

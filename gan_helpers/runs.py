@@ -9,7 +9,8 @@
         generator.keras    the trained generator (keras.models.load_model, no notebook needed)
         summary.json       written when the run completes
 
-Opening a run that already exists with the same parameters resumes it.
+Opening a run that already exists with the same parameters resumes it. What a run folder must
+hold to be resumed, and what happens when part of it is missing or damaged, is in drive_layout.md.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import platform
 import subprocess
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -28,12 +27,12 @@ from typing import Any
 
 import keras
 
-from .checkpoints import CheckpointEveryEpoch, CheckpointFolder
-from .files import move_into_place, write_atomically
+from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, checkpoint_meta
+from .files import (local_temporary_file, move_into_place, remove_partial_files, remove_stale_local_files, set_aside,
+                    write_atomically)
 from .environment import Environment
+from .params import BOOKKEEPING_PARAMS, check_run_name
 
-# Parameters that may change between sessions of one run: more epochs extend a finished run.
-RESUMABLE_CHANGES = {"epochs", "sample_every", "eval_every", "eval_samples"}
 
 
 def provenance(env: Environment | None = None, seed: int | None = None) -> dict[str, Any]:
@@ -78,14 +77,17 @@ class Run:
     """A run folder: created on first use, resumed when it exists with the same parameters."""
 
     def __init__(self, env: Environment, experiment: str, run_name: str, params: dict[str, Any], keep_checkpoints: int = 3):
-        if not run_name or "/" in run_name or run_name.startswith("."):
-            raise ValueError(f"run_name={run_name!r} must be a plain folder name (no '/', not empty, not starting with '.').")
+        check_run_name(run_name)
         self.env = env
         self.params = dict(params)
         self.folder = env.runs_dir / experiment / run_name
         self.samples_dir.mkdir(parents=True, exist_ok=True)
-        self.checkpoints = CheckpointFolder(self.folder / "checkpoints", keep=keep_checkpoints)
-        self._write_config()
+        self.checkpoints = CheckpointFolder(self.folder / "checkpoints", keep=keep_checkpoints, params=self.params)
+        remove_partial_files(self.folder, recursive=True)  # writes killed half-way, in every sub-folder
+        remove_stale_local_files()  # and their local temporaries
+        old_config = self._read_config()  # refuses (other parameters, no config) before anything changes
+        self._check_metrics()
+        self._write_config(old_config)
 
     # ---- paths, as drive_layout.md lists them
     config_path = property(lambda self: self.folder / "config.json")
@@ -96,20 +98,76 @@ class Run:
     generator_path = property(lambda self: self.folder / "generator.keras")
     summary_path = property(lambda self: self.folder / "summary.json")
 
-    def _write_config(self) -> None:
+    def _read_config(self) -> dict | None:
+        """config.json, checked: None for a new run (or a damaged config.json that no checkpoint
+        depends on, set aside with a warning); a run folder with checkpoints but no readable
+        config.json is refused, as its parameters cannot be checked."""
+        trained = self.checkpoints.epochs()
+        problem = None
+        if not self.config_path.exists():
+            problem = "no config.json"
+        else:
+            try:
+                old = json.loads(self.config_path.read_text(encoding="utf-8"))
+                if not isinstance(old, dict) or not isinstance(old.get("params"), dict):
+                    raise ValueError('it holds no "params" object')
+            except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                problem = f"a damaged config.json ({type(error).__name__}: {error})"
+                if not trained:
+                    aside = set_aside(self.config_path)
+                    print(f"Warning: {self.config_path} is damaged ({type(error).__name__}: {error}). No checkpoint "
+                          f"depends on it, so it was set aside as {aside.name} and the run starts with a new config.json.")
+                    return None
+            else:
+                changed = sorted(k for k in set(old["params"]) | set(self.params)
+                                 if k not in BOOKKEEPING_PARAMS and old["params"].get(k) != self.params.get(k))
+                if changed:
+                    details = ", ".join(f"{k}: {old['params'].get(k)!r} -> {self.params.get(k)!r}" for k in changed)
+                    raise ValueError(
+                        f"Run folder {self.folder} was made with other parameters ({details}). "
+                        "Use another run_name for a new run, or restore those values to resume it."
+                    )
+                return old
+        if not trained:
+            return None
+        newest = self.checkpoints.path(trained[-1])
+        raise ValueError(
+            f"Run folder {self.folder} holds checkpoints (newest: {newest.name}) but {problem}, so the parameters "
+            f"it was trained with cannot be checked against this session's.{self._saved_params_note(newest)} "
+            f"To resume it, restore {self.config_path.name} (e.g. from a backup or Drive's trash); or set another "
+            "run_name to start a new run (this folder is left as it is)."
+        )
+
+    def _saved_params_note(self, checkpoint: Path) -> str:
+        """What the checkpoint says its run's parameters were, and how this session's differ."""
+        try:
+            saved = checkpoint_meta(checkpoint).get("params")
+        except ValueError:
+            saved = None
+        if not isinstance(saved, dict):
+            return ""
+        changed = sorted(k for k in set(saved) | set(self.params)
+                         if k not in BOOKKEEPING_PARAMS and saved.get(k) != self.params.get(k))
+        if not changed:
+            return f" {checkpoint.name} was saved with this session's parameters."
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {self.params.get(k)!r}" for k in changed)
+        return f" {checkpoint.name} was saved with other parameters ({details})."
+
+    def _check_metrics(self) -> None:
+        """Set a damaged metrics.csv aside (with a warning); the log starts again."""
+        try:
+            read_metrics(self.metrics_path)
+        except ValueError as error:
+            aside = set_aside(self.metrics_path)
+            print(f"Warning: {error}. It was set aside as {aside.name} and the log starts again from the next "
+                  "epoch trained; the earlier rows are in that file.")
+
+    def _write_config(self, old: dict | None) -> None:
         config = {"params": self.params, "provenance": provenance(self.env, self.params.get("seed")), "sessions": []}
-        if self.config_path.exists():
-            old = json.loads(self.config_path.read_text())
-            changed = sorted(k for k in set(old["params"]) | set(self.params)
-                             if k not in RESUMABLE_CHANGES and old["params"].get(k) != self.params.get(k))
-            if changed:
-                details = ", ".join(f"{k}: {old['params'].get(k)!r} -> {self.params.get(k)!r}" for k in changed)
-                raise ValueError(
-                    f"Run folder {self.folder} was made with other parameters ({details}). "
-                    "Use another run_name for a new run, or restore those values to resume it."
-                )
-            config["provenance"] = old["provenance"]
-            config["sessions"] = old.get("sessions", [])
+        if old is not None:
+            config["provenance"] = old.get("provenance", config["provenance"])
+            sessions = old.get("sessions")
+            config["sessions"] = sessions if isinstance(sessions, list) else []
         config["sessions"].append({"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epochs": self.params.get("epochs")})
         write_atomically(self.config_path, json.dumps(config, indent=2, default=str))
 
@@ -124,6 +182,7 @@ class Run:
         """
         epochs = total_epochs if total_epochs is not None else self.params.get("epochs")
         start = self.checkpoints.restore_latest(model)
+        self._restored = (start, epochs)
         self._truncate_metrics(start)
         if start == 0:
             print(f"New run: {self.folder}")
@@ -133,9 +192,30 @@ class Run:
             print(f"Resuming after epoch {start} of {epochs}: {self.folder}")
         return start
 
-    def callbacks(self, images_per_step: int) -> list[keras.callbacks.Callback]:
-        """The run's bookkeeping callbacks for ``fit``: the metrics log, then the checkpoint."""
-        return [EpochMetricsLog(self.metrics_path, images_per_step), CheckpointEveryEpoch(self.checkpoints)]
+    def callbacks(self, images_per_step: int, samples: keras.callbacks.Callback | None = None
+                  ) -> list[keras.callbacks.Callback]:
+        """The run's callbacks for ``fit``: the metrics log, ``samples`` (the callback that writes
+        ``samples/epoch_NNNN.png``, e.g. `gan_helpers.SampleGrid`), then the checkpoint.
+
+        The grid is written before the checkpoint: a checkpoint of epoch N means its grid is on
+        disk (a kill between the two would otherwise lose that grid for good, as the next session
+        starts after epoch N). A grid missing for the restored epoch (a folder from an older
+        version) is drawn now, from the restored state.
+        """
+        if samples is not None:
+            self._draw_missing_grid(samples)
+        return [EpochMetricsLog(self.metrics_path, images_per_step), *([samples] if samples is not None else []),
+                CheckpointEveryEpoch(self.checkpoints)]
+
+    def _draw_missing_grid(self, samples: keras.callbacks.Callback) -> None:
+        start, epochs = getattr(self, "_restored", (0, None))
+        path = self.samples_dir / f"epoch_{start:04d}.png"
+        if start == 0 or path.exists():
+            return
+        samples.set_params({"epochs": epochs})  # what fit() gives it: the grid callback may draw the last epoch
+        samples.on_epoch_end(start - 1, {})  # draws it if the parameters promise a grid after that epoch
+        if path.exists():
+            print(f"Drew the missing sample grid of epoch {start} from its checkpoint: {path}")
 
     def metrics(self) -> list[dict[str, float]]:
         """The rows of metrics.csv, as numbers."""
@@ -149,10 +229,13 @@ class Run:
         """Save ``model`` as ``<run folder>/<file_name>`` (a ``.keras`` file), atomically."""
         if not file_name.endswith(".keras") or "/" in file_name:
             raise ValueError(f"file_name={file_name!r} must be a plain file name ending in .keras.")
-        fd, local = tempfile.mkstemp(suffix=".keras")
-        os.close(fd)
-        model.save(local)
-        return move_into_place(local, self.folder / file_name)
+        local = local_temporary_file(".keras")
+        try:
+            model.save(local)
+        except BaseException:
+            local.unlink(missing_ok=True)
+            raise
+        return move_into_place(local, self.folder / file_name)  # deletes the local file, also on failure
 
     def finish(self, generator: keras.Model | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Save the generator as ``generator.keras`` (unless it is None: a notebook that saved its
@@ -174,14 +257,24 @@ class Run:
 
 
 def read_metrics(path: str | Path) -> list[dict[str, float]]:
-    """Read a metrics CSV into a list of dicts of floats ("epoch" as int)."""
+    """Read a metrics CSV into a list of dicts of floats ("epoch" as int); [] if there is no file.
+
+    Raises ValueError naming the file if it is damaged (not text, a value that is no number,
+    a row without an epoch, more values than columns).
+    """
     path = Path(path)
     if not path.exists():
         return []
-    with open(path, newline="") as f:
-        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
-    for row in rows:
-        row["epoch"] = int(row["epoch"])
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is not None and "epoch" not in reader.fieldnames:
+                raise KeyError(f"no 'epoch' column in its header {reader.fieldnames}")
+            rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in reader]
+        for row in rows:
+            row["epoch"] = int(row["epoch"])
+    except (ValueError, KeyError, TypeError, csv.Error) as error:  # UnicodeDecodeError is a ValueError
+        raise ValueError(f"{path} is damaged ({type(error).__name__}: {error})") from error
     return rows
 
 

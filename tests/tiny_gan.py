@@ -1,9 +1,10 @@
 """A tiny GAN trained with the gan_helpers plumbing, in the same form as the notebooks.
 
 Used by the resume tests in-process (`train`) and as a separate process that the tests kill
-with SIGKILL (`python tests/tiny_gan.py ...`). The options --delay-per-batch and
---die-while-writing-epoch belong to the tests only: they make an epoch slow enough to be
-killed in the middle, and kill the process itself half-way through copying a checkpoint.
+with SIGKILL (`python tests/tiny_gan.py ...`). The options --delay-per-batch,
+--die-while-writing-epoch and --die-after-checkpoint-epoch belong to the tests only: they make
+an epoch slow enough to be killed in the middle, and kill the process itself half-way through
+copying a checkpoint, or just after a checkpoint is in place.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def train(home: Path, data_dir: Path, run_name: str, epochs: int, seed: int = 3,
     run = gh.Run(env, "tiny_gan", run_name, params)
     start = run.resume(gan)
     data = gh.make_dataset(images, labels, batch_size, seed=seed, start_epoch=start)
-    callbacks = run.callbacks(images_per_step=batch_size)
+    grid = gh.SampleGrid(gan.generator, gh.fixed_noise(16, LATENT_DIM, seed), run.samples_dir, show=False)
+    callbacks = run.callbacks(images_per_step=batch_size, samples=grid)
     if delay_per_batch:
         callbacks.insert(0, SlowBatches(delay_per_batch))
     if start < epochs:
@@ -134,6 +136,20 @@ def die_while_writing(epoch: int) -> None:
     shutil.copyfile = half_copy_then_die
 
 
+def die_after_checkpoint(epoch: int) -> None:
+    """Test aid: SIGKILL this process as soon as checkpoint `epoch` is in place (before anything
+    that comes after it at the end of that epoch)."""
+    real_replace = os.replace
+
+    def replace_then_die(src, dst, *args, **kwargs):
+        real_replace(src, dst, *args, **kwargs)
+        if Path(dst).name == f"epoch_{epoch:04d}.npz":
+            print(f"DYING_AFTER_CHECKPOINT {epoch}", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    os.replace = replace_then_die
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--home", type=Path, required=True)
@@ -142,8 +158,11 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--delay-per-batch", type=float, default=0.0)
     parser.add_argument("--die-while-writing-epoch", type=int, default=0)
+    parser.add_argument("--die-after-checkpoint-epoch", type=int, default=0)
     args = parser.parse_args()
     if args.die_while_writing_epoch:
         die_while_writing(args.die_while_writing_epoch)
+    if args.die_after_checkpoint_epoch:
+        die_after_checkpoint(args.die_after_checkpoint_epoch)
     run = train(args.home, args.data_dir, args.run_name, args.epochs, delay_per_batch=args.delay_per_batch)
     print(f"FINISHED {run.folder}", flush=True)

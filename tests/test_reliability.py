@@ -1,0 +1,252 @@
+"""Issue 22: runs killed, corrupted and misconfigured. Each test reproduces one reported failure.
+
+Faults are injected, never the code under test replaced: a full disk is a copy/rename that raises
+ENOSPC, a kill is SIGKILL of a real process, damage is bytes written over a real file.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import gan_helpers as gh
+from gan_helpers import files
+
+REPO = Path(__file__).resolve().parent.parent
+PARAMS = {"dataset": "mnist", "epochs": 3, "batch_size": 32, "g_learning_rate": 2e-4, "seed": 1}
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GAN_DATA_DIR", raising=False)
+    return gh.setup(quiet=True)
+
+
+@pytest.fixture
+def local_temp(monkeypatch, tmp_path):
+    """The folder local temporary files go to (instead of the machine's /tmp), to see what is left."""
+    folder = tmp_path / "local-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def half_copy_then_disk_full(src, dst, *args, **kwargs):
+    Path(dst).write_bytes(Path(src).read_bytes()[:100])  # part of it arrived, then the disk filled up
+    disk_full()
+
+
+def small_trained_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    return model
+
+
+# ---------------------------------------------------------------- 8. temporary files
+
+
+@pytest.mark.parametrize("fault", ["copy", "rename"])
+def test_a_failed_atomic_write_leaves_no_temporary_file(monkeypatch, tmp_path, local_temp, fault):
+    destination = tmp_path / "run" / "checkpoints" / "epoch_0001.npz"
+    if fault == "copy":
+        monkeypatch.setattr(shutil, "copyfile", half_copy_then_disk_full)
+    else:
+        monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        files.write_atomically(destination, b"x" * 100_000)
+    assert list(local_temp.iterdir()) == []  # the local copy is gone ...
+    assert list(destination.parent.iterdir()) == []  # ... and so is the half-copied .partial
+
+
+def test_a_failed_model_save_leaves_no_temporary_file(monkeypatch, env, local_temp):
+    run = gh.Run(env, "exp", "r", PARAMS)
+    model = small_trained_model()
+    monkeypatch.setattr(shutil, "copyfile", half_copy_then_disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run.save_model(model, "generator.keras")
+    monkeypatch.undo()
+    assert list(local_temp.iterdir()) == []
+    assert not list(run.folder.glob(".*")) and not run.generator_path.exists()
+
+
+KILLED_SAVE = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {repo!r})
+from gan_helpers import files
+real_replace = os.replace
+def replace_then_die(src, dst):
+    if str(dst).endswith("generator.keras"):
+        print(f"LOCAL {{files.tempfile.gettempdir()}}", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # killed between the copy and the rename
+    real_replace(src, dst)
+os.replace = replace_then_die
+files.write_atomically(Path(sys.argv[1]) / "generator.keras", b"model bytes" * 1000)
+"""
+
+
+def test_a_kill_during_the_generator_save_leaves_partials_that_the_next_run_deletes(env, local_temp):
+    run = gh.Run(env, "exp", "r", PARAMS)
+    script = KILLED_SAVE.format(repo=str(REPO))
+    process = subprocess.run([sys.executable, "-c", script, str(run.folder)], capture_output=True, text=True,
+                             timeout=300, env={**os.environ, "TMPDIR": str(local_temp)})
+    assert process.returncode == -signal.SIGKILL, process.stderr
+    leftovers = list(run.folder.glob(".generator.keras.*.partial"))
+    assert len(leftovers) == 1 and not run.generator_path.exists()
+    (local_leftover,) = local_temp.iterdir()  # the killed process's local copy
+    os.utime(local_leftover, (0, 0))  # old enough to be stale for sure
+    for folder in (run.samples_dir, run.checkpoints.folder, run.folder / "translated" / "testA_to_B"):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ".epoch_0001.png.4242.partial").write_bytes(b"half")
+    (run.folder / ".keep-me").write_text("not ours")
+
+    gh.Run(env, "exp", "r", PARAMS)  # the next session
+
+    assert sorted(p.name for p in run.folder.rglob(".*")) == [".keep-me"]
+    assert list(local_temp.iterdir()) == []
+
+
+# ---------------------------------------------------------------- 1. config.json missing
+
+
+def trained_run(env, params=PARAMS, epochs=(1, 2)) -> gh.Run:
+    run = gh.Run(env, "exp", "r", params)
+    model = small_trained_model()
+    for epoch in epochs:
+        run.checkpoints.save(model, epoch)
+    return run
+
+
+def test_checkpoints_without_config_json_are_refused_naming_the_folder_and_the_choices(env):
+    run = trained_run(env)
+    run.config_path.unlink()
+    before = sorted(p.relative_to(run.folder) for p in run.folder.rglob("*"))
+    with pytest.raises(ValueError) as refused:
+        gh.Run(env, "exp", "r", {**PARAMS, "g_learning_rate": 1e-3})
+    message = str(refused.value)
+    assert str(run.folder) in message and "no config.json" in message
+    assert "restore config.json" in message and "another run_name" in message
+    assert "g_learning_rate: 0.0002 -> 0.001" in message  # the checkpoint remembers what it was trained with
+    assert sorted(p.relative_to(run.folder) for p in run.folder.rglob("*")) == before  # nothing was written
+    with pytest.raises(ValueError, match="saved with this session's parameters"):
+        gh.Run(env, "exp", "r", PARAMS)  # the same values: still refused (the session history is gone)
+
+
+def test_a_folder_without_checkpoints_or_config_json_is_a_new_run(env):
+    run = gh.Run(env, "exp", "r", PARAMS)
+    run.config_path.unlink()
+    gh.Run(env, "exp", "r", {**PARAMS, "g_learning_rate": 1e-3})
+    assert json.loads(run.config_path.read_text())["params"]["g_learning_rate"] == 1e-3
+
+
+# ---------------------------------------------------------------- 3. damaged bookkeeping files
+
+
+@pytest.mark.parametrize("damage", [b"{\"params\": {\"seed\": 1", b"\x00\xff\xfe binary", b"[1, 2, 3]"])
+def test_damaged_config_json_with_checkpoints_is_refused_naming_the_file(env, damage):
+    run = trained_run(env)
+    run.config_path.write_bytes(damage)
+    with pytest.raises(ValueError) as refused:
+        gh.Run(env, "exp", "r", PARAMS)
+    message = str(refused.value)
+    assert "damaged config.json" in message and str(run.folder) in message
+    assert "restore config.json" in message and "another run_name" in message
+    assert run.config_path.read_bytes() == damage  # left for the user to restore
+
+
+def test_damaged_config_json_without_checkpoints_is_set_aside_with_a_warning(env, capsys):
+    run = gh.Run(env, "exp", "r", PARAMS)
+    run.config_path.write_text("{not json")
+    gh.Run(env, "exp", "r", PARAMS)
+    out = capsys.readouterr().out
+    assert f"Warning: {run.config_path} is damaged" in out and "set aside as config.json.damaged-" in out
+    (aside,) = run.folder.glob("config.json.damaged-*")
+    assert aside.read_text() == "{not json"
+    assert json.loads(run.config_path.read_text())["params"] == PARAMS
+
+
+@pytest.mark.parametrize("damage", [
+    "epoch,d_loss,seconds\n1,0.5,2.0\n2,zero point four,2.0\n",  # a value that is no number
+    "epoch,d_loss\n1,0.5,7,8\n",  # more values than columns
+    "d_loss,seconds\n0.5,2.0\n",  # no epoch column
+    "\x00\x01garbage\x00",  # not a CSV
+    b"epoch,d_loss\n1,\xff\xfe\x00\n",  # not text
+])
+def test_damaged_metrics_csv_is_set_aside_with_a_warning_before_training(env, capsys, damage):
+    run = gh.Run(env, "exp", "r", PARAMS)
+    (run.metrics_path.write_bytes if isinstance(damage, bytes) else run.metrics_path.write_text)(damage)
+    with pytest.raises(ValueError, match="metrics.csv is damaged"):
+        gh.read_metrics(run.metrics_path)  # what failed before, naming no file
+    run = gh.Run(env, "exp", "r", PARAMS)
+    out = capsys.readouterr().out
+    assert f"Warning: {run.metrics_path} is damaged" in out and "set aside as metrics.csv.damaged-" in out
+    (aside,) = run.folder.glob("metrics.csv.damaged-*")
+    assert aside.read_bytes() == (damage if isinstance(damage, bytes) else damage.encode())
+    assert not run.metrics_path.exists()
+    assert run.metrics() == []
+
+
+def test_a_run_with_a_damaged_metrics_csv_trains_on_and_logs_the_new_epochs(tmp_path, tiny_mnist_dir, capsys):
+    from tiny_gan import train
+
+    run = train(tmp_path, tiny_mnist_dir, "run", epochs=1)
+    run.metrics_path.write_text("epoch,d_loss\n1,garbage\n")
+    run = train(tmp_path, tiny_mnist_dir, "run", epochs=2)
+    assert "set aside as metrics.csv.damaged-" in capsys.readouterr().out
+    assert [row["epoch"] for row in run.metrics()] == [2]
+    assert json.loads(run.summary_path.read_text())["status"] == "complete"
+
+
+# ---------------------------------------------------------------- 2. a kill between a checkpoint and its grid
+
+
+def grids(run: gh.Run) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in gh.sample_paths(run.samples_dir)}
+
+
+def test_a_kill_between_a_checkpoint_and_its_grid_loses_no_grid(tmp_path, tiny_mnist_dir):
+    from tiny_gan import train
+
+    reference = grids(train(tmp_path / "reference", tiny_mnist_dir, "run", epochs=3))
+    assert list(reference) == ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]
+
+    victim = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("tiny_gan.py")), "--home", str(tmp_path / "killed"),
+         "--data-dir", str(tiny_mnist_dir), "--epochs", "3", "--die-after-checkpoint-epoch", "2"],
+        capture_output=True, text=True, timeout=300)
+    assert victim.returncode == -signal.SIGKILL and "DYING_AFTER_CHECKPOINT 2" in victim.stdout, victim.stderr
+    run = train(tmp_path / "killed", tiny_mnist_dir, "run", epochs=3)  # the re-run resumes after epoch 2
+
+    assert grids(run) == reference  # every grid, identical to the uninterrupted run's
+    assert gh.sample_paths(run.samples_dir)[-1].name == "epoch_0003.png"  # the notebooks' "Final grid"
+
+
+@pytest.mark.parametrize("epochs_before", [2, 3])  # then resumed for epoch 3, or already complete
+def test_a_grid_missing_for_the_restored_epoch_is_drawn_from_its_checkpoint(tmp_path, tiny_mnist_dir, capsys,
+                                                                           epochs_before):
+    from tiny_gan import train
+
+    reference = grids(train(tmp_path / "reference", tiny_mnist_dir, "run", epochs=3))
+    run = train(tmp_path / "old", tiny_mnist_dir, "run", epochs=epochs_before)
+    (run.samples_dir / f"epoch_{epochs_before:04d}.png").unlink()  # as an older version's kill left it
+    capsys.readouterr()
+    run = train(tmp_path / "old", tiny_mnist_dir, "run", epochs=3)
+    assert f"Drew the missing sample grid of epoch {epochs_before}" in capsys.readouterr().out
+    assert grids(run) == reference
