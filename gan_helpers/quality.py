@@ -24,7 +24,7 @@ import numpy as np
 from . import metrics
 from .checkpoints import save_checkpoint
 from .classifier import Extractor
-from .files import write_atomically
+from .files import set_aside, write_atomically
 from .image_data import rgb_to_model_range
 from .performance import float32_policy
 from .plots import new_figure, save_figure
@@ -123,7 +123,10 @@ class QualityDuringTraining(keras.callbacks.Callback):
     add the metrics to the epoch's logs (so metrics.csv records them; put this callback before
     the run's callbacks), and keep ``checkpoints/best.npz`` for the best value of ``best_metric``.
 
-    The best value so far is kept in ``checkpoints/best.json``, so it survives a resume.
+    The best value so far is kept in ``checkpoints/best.json``, so it survives a resume. A damaged
+    ``best.json`` is found when the callback is made (before training), set aside as
+    ``best.json.damaged-<time>`` with a warning, and the best record starts afresh at the next
+    evaluation (which then replaces ``best.npz``).
     """
 
     LOGGED = ("frechet_distance", "kid", "precision", "recall", "classifier_score", "classes_covered")
@@ -141,12 +144,29 @@ class QualityDuringTraining(keras.callbacks.Callback):
         self.every, self.num_samples, self.best_metric = every, num_samples, best_metric
         self.best_path = Path(checkpoints_dir) / "best.npz"
         self.best_record_path = Path(checkpoints_dir) / "best.json"
+        try:
+            self.best_record(checkpoints_dir)
+        except ValueError as error:
+            aside = set_aside(self.best_record_path)
+            print(f"Warning: {error}. It was set aside as {aside.name}; the best record starts afresh at the next "
+                  "evaluation, which replaces best.npz.")
 
     @staticmethod
     def best_record(checkpoints_dir: str | Path) -> dict | None:
-        """What ``checkpoints/best.json`` says (epoch, metric, value), or None before any evaluation."""
+        """What ``checkpoints/best.json`` says (epoch, metric, value), or None before any evaluation.
+        Raises ValueError naming the file if it is damaged."""
         path = Path(checkpoints_dir) / "best.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(record, dict):
+                raise ValueError(f"it holds {type(record).__name__}, not an object")
+            if not isinstance(record.get("epoch"), int) or not isinstance(record.get("value"), (int, float)):
+                raise ValueError('its "epoch" or "value" is missing or not a number')
+        except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise ValueError(f"{path} is damaged ({type(error).__name__}: {error})") from error
+        return record
 
     def best_so_far(self) -> dict | None:
         return self.best_record(self.best_path.parent)

@@ -250,3 +250,28 @@ def test_a_grid_missing_for_the_restored_epoch_is_drawn_from_its_checkpoint(tmp_
     run = train(tmp_path / "old", tiny_mnist_dir, "run", epochs=3)
     assert f"Drew the missing sample grid of epoch {epochs_before}" in capsys.readouterr().out
     assert grids(run) == reference
+
+
+@pytest.mark.parametrize("damage", [b"{\"epoch\": 2, \"metric\": \"frechet", b"\xff\xfe\x00", b"[]", b"{\"epoch\": \"two\"}"])
+def test_damaged_best_json_is_set_aside_before_training_and_the_best_starts_afresh(tmp_path, tiny_mnist_dir, capsys,
+                                                                                  damage):
+    images = gh.to_model_range(gh.load_mnist_family("mnist", "test", cache_dir=tmp_path, data_dir=tiny_mnist_dir)[0])
+    generator = keras.Sequential([keras.Input((8,)), keras.layers.Dense(28 * 28, activation="tanh"),
+                                  keras.layers.Reshape((28, 28, 1))])
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    (folder / "best.json").write_bytes(damage)
+    with pytest.raises(ValueError, match="best.json is damaged"):
+        gh.QualityDuringTraining.best_record(folder)  # named, not a bare JSONDecodeError
+
+    callback = gh.QualityDuringTraining(generator, 8, images, gh.load_classifier("mnist"), folder, num_samples=64)
+    out = capsys.readouterr().out  # found when the callback is made, before any training
+    assert f"Warning: {folder / 'best.json'} is damaged" in out and "set aside as best.json.damaged-" in out
+    (aside,) = folder.glob("best.json.damaged-*")
+    assert aside.read_bytes() == damage and callback.best_so_far() is None
+
+    callback.set_model(small_trained_model())
+    callback.set_params({"epochs": 5})
+    callback.on_epoch_end(2, {})  # the next evaluation (after epoch 3) is the new best
+    assert gh.QualityDuringTraining.best_record(folder)["epoch"] == 3
+    assert (folder / "best.npz").exists()
