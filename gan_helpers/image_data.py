@@ -34,6 +34,7 @@ import stat
 import sys
 import warnings
 import zipfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
@@ -364,15 +365,42 @@ def to_uint8(images) -> np.ndarray:
 
 
 def write_images(images: np.ndarray, names: list[str], folder: str | Path, quality: int = 95) -> list[Path]:
-    """Save uint8 RGB images as JPEGs ``folder/<stem of name>.jpg``, each written atomically."""
+    """Save uint8 RGB images as JPEGs in ``folder``, one file per image, each written atomically.
+
+    Each is named after its source, ``<stem of name>.jpg``; sources that share a stem (``dup.jpg``
+    and ``dup.png``) keep their extension in it (``dup_jpg.jpg``, ``dup_png.jpg``), so no output
+    overwrites another and as many files are written as images given (`output_names`).
+    """
+    if len(images) != len(names):
+        raise ValueError(f"write_images got {len(images)} images but {len(names)} names; pass one name per image.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for image, name in zip(images, names):
+    for image, name in zip(images, output_names(names)):
         picture = Image.fromarray(image)
-        path = folder / (Path(name).stem + ".jpg")
-        written.append(write_atomically(path, lambda file, p=picture: p.save(file, format="JPEG", quality=quality)))
+        written.append(write_atomically(folder / name,
+                                        lambda file, p=picture: p.save(file, format="JPEG", quality=quality)))
     return written
+
+
+def output_names(names: list[str], suffix: str = ".jpg") -> list[str]:
+    """A distinct output file name per source name: ``<stem><suffix>``, or ``<stem>_<ext><suffix>``
+    for sources whose stems collide (compared case-insensitively, as some file systems do), and a
+    ``-2``, ``-3``... before the suffix should a name still be taken."""
+    stems = Counter(Path(name).stem.casefold() for name in names)
+    taken: set[str] = set()
+    result = []
+    for name in names:
+        path = Path(name)
+        base = path.stem
+        if stems[base.casefold()] > 1 and path.suffix:
+            base = f"{base}_{path.suffix[1:]}"
+        candidate, number = base + suffix, 2
+        while candidate.casefold() in taken:
+            candidate, number = f"{base}-{number}{suffix}", number + 1
+        taken.add(candidate.casefold())
+        result.append(candidate)
+    return result
 
 
 def write_images_zip(batches: Iterable[np.ndarray], path: str | Path, count: int, quality: int = 95) -> Path:

@@ -275,3 +275,29 @@ def test_damaged_best_json_is_set_aside_before_training_and_the_best_starts_afre
     callback.on_epoch_end(2, {})  # the next evaluation (after epoch 3) is the new best
     assert gh.QualityDuringTraining.best_record(folder)["epoch"] == 3
     assert (folder / "best.npz").exists()
+
+
+# ---------------------------------------------------------------- 5. translations of images that share a stem
+
+
+def solid(value: int) -> np.ndarray:
+    return np.full((40, 40, 3), value, np.uint8)
+
+
+def test_translations_of_images_that_share_a_stem_do_not_overwrite_each_other(tmp_path):
+    from PIL import Image
+
+    test_a = tmp_path / "testA"
+    test_a.mkdir()
+    sources = {"dup.jpg": 20, "dup.png": 120, "DUP.jpeg": 200, "dup_png.jpg": 60, "other.jpg": 240}
+    for name, value in sources.items():
+        Image.fromarray(solid(value)).save(test_a / name)
+    images, names = gh.load_images(test_a, 32)  # as the CycleGAN notebook reads a test split ...
+    written = gh.write_images(images, names, tmp_path / "translated" / "testA_to_B")  # ... and writes it back
+
+    assert len(written) == len(names) == len(sources)  # as many files written as images read
+    assert sorted(p.name for p in (tmp_path / "translated" / "testA_to_B").iterdir()) == sorted(p.name for p in written)
+    for name, path in zip(names, written):
+        assert abs(np.asarray(Image.open(path)).mean() - sources[name]) < 3, (name, path.name)  # its own image
+    named = dict(zip(names, (p.name for p in written)))
+    assert named["dup.jpg"] == "dup_jpg.jpg" and named["dup.png"] == "dup_png.jpg" and named["other.jpg"] == "other.jpg"
