@@ -11,6 +11,7 @@ One module per concern, each readable on its own:
 - ``translate``: load a run's saved image-to-image generators and translate an image in one call
 - ``runs``: run folders, config.json, metrics.csv, summary.json, generator.keras
 - ``checkpoints``: atomic checkpoints and exact resume
+- ``progress``: training progress that fits the place (a replaced line in a notebook, a line per epoch)
 - ``plots``: sample grids, loss curves, GIFs
 - ``files``: atomic writes that survive a kill and work on Drive
 - ``classifier``: the small MNIST / Fashion-MNIST classifiers that the quality metrics use
@@ -32,6 +33,7 @@ from .params import (BOOKKEEPING_PARAMS, auto_run_name, read_params, seed_everyt
                      watch_parameters_cells)
 from .performance import (JIT_COMPILE_CHOICES, PRECISIONS, choose_jit_compile, choose_precision, float32_policy,
                           set_precision, with_loss_scaling)
+from .progress import TrainingProgress
 from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
 from .classifier import load_classifier
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,
