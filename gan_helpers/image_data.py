@@ -144,6 +144,12 @@ def check_layout(folder: Path, name: str = "monet2photo") -> Path:
         )
     for candidate in (folder, folder / name):
         if all((candidate / split).is_dir() for split in SPLIT_FOLDERS):
+            for split in SPLIT_FOLDERS:
+                if not _has_an_image(candidate / split):
+                    raise FileNotFoundError(
+                        f"{no_images_message(candidate / split)} Put the {split} images of {name} there, or point "
+                        f"data_dir at a complete copy of {name} ({', '.join(SPLIT_FOLDERS)}, each holding images)."
+                    )
             return candidate
     missing = [split for split in SPLIT_FOLDERS if not (folder / split).is_dir()]
     raise FileNotFoundError(
@@ -290,13 +296,29 @@ def _move_into_place(temporary: Path, target: Path, name: str) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+def _is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+
+
+def _has_an_image(folder: Path) -> bool:
+    return any(_is_image_file(p) for p in folder.iterdir())  # stops at the first: cheap on a Drive mount
+
+
+def no_images_message(folder: Path) -> str:
+    """Says that ``folder`` holds no image, what it holds instead, and what it must hold."""
+    others = sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
+    found = (f"only {', '.join(repr(n) for n in others[:3])}{', ...' if len(others) > 3 else ''}" if others
+             else "nothing")
+    return (f"The folder {folder} holds no image file (it holds {found}). It must hold the images themselves, "
+            f"as {', '.join(IMAGE_SUFFIXES)} files directly in it (not in sub-folders).")
+
+
 def list_images(folder: str | Path) -> list[Path]:
     """The ``.jpg``/``.jpeg``/``.png`` files directly in ``folder`` (any case, any name), sorted by name."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder of images.")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                  and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir() if _is_image_file(p))
 
 
 def read_image(path: str | Path, size: int | None = None) -> np.ndarray:
@@ -321,8 +343,13 @@ def load_images(paths: Iterable[str | Path] | str | Path, size: int, limit: int 
     many and names the first few.
     """
     if isinstance(paths, (str, Path)):
-        paths = list_images(paths)
+        folder = Path(paths)
+        paths = list_images(folder)
+        if not paths:
+            raise ValueError(no_images_message(folder))
     paths = [Path(p) for p in paths][:limit]
+    if not paths:
+        raise ValueError("load_images got no image files; pass a folder of images or a list of image files.")
 
     def decode(path: Path) -> np.ndarray | None:
         try:
@@ -343,7 +370,9 @@ def load_images(paths: Iterable[str | Path] | str | Path, size: int, limit: int 
         )
     good = [(p.name, image) for p, image in zip(paths, decoded) if image is not None]
     if not good:
-        raise ValueError(f"None of the {len(paths)} image file(s) given could be decoded (first: {paths[:1]}).")
+        where = f"in {paths[0].parent}" if len({p.parent for p in paths}) == 1 else "given"
+        raise ValueError(f"None of the {len(paths)} image file(s) {where} could be decoded (first: {paths[0].name!r}); "
+                         "replace them with readable .jpg or .png files.")
     return np.stack([image for _, image in good]), [name for name, _ in good]
 
 

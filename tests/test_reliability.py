@@ -301,3 +301,30 @@ def test_translations_of_images_that_share_a_stem_do_not_overwrite_each_other(tm
         assert abs(np.asarray(Image.open(path)).mean() - sources[name]) < 3, (name, path.name)  # its own image
     named = dict(zip(names, (p.name for p in written)))
     assert named["dup.jpg"] == "dup_jpg.jpg" and named["dup.png"] == "dup_png.jpg" and named["other.jpg"] == "other.jpg"
+
+
+# ---------------------------------------------------------------- 6. an empty split
+
+
+@pytest.mark.parametrize("content", [{}, {"README.txt": "no pictures here"}, {"photo.gif": "GIF89a"}])
+def test_an_empty_split_is_named_with_what_it_must_hold(tmp_path, content):
+    from PIL import Image
+
+    dataset = tmp_path / "monet2photo"
+    for split in gh.SPLIT_FOLDERS:
+        (dataset / split).mkdir(parents=True)
+        if split != "testA":
+            Image.fromarray(solid(100)).save(dataset / split / "one.jpg")
+    for name, text in content.items():
+        (dataset / "testA" / name).write_text(text)
+    found = "only " + ", ".join(repr(n) for n in content) if content else "nothing"
+
+    with pytest.raises(FileNotFoundError) as refused:  # data_dir: checked before any image is loaded
+        gh.find_unpaired_dataset("monet2photo", cache_dir=tmp_path / "cache", data_dir=dataset)
+    message = str(refused.value)
+    assert f"The folder {dataset / 'testA'} holds no image file (it holds {found})" in message
+    assert "It must hold the images themselves, as .jpg, .jpeg, .png files" in message
+
+    with pytest.raises(ValueError) as refused:  # a cached copy emptied later: found where it is loaded
+        gh.load_images(dataset / "testA", 32)
+    assert f"The folder {dataset / 'testA'} holds no image file (it holds {found})" in str(refused.value)
