@@ -16,7 +16,9 @@ Where the folder comes from (`find_unpaired_dataset`), in this order:
    (``OFFICIAL_URL.format(name=name)``), then TFDS ``cycle_gan/<name>`` when
    ``tensorflow_datasets`` is installed. A downloaded zip goes to ``cache_dir/<name>.zip.part``
    and is renamed only when complete and readable; its entries are checked before anything is
-   extracted (`safe_extract`: no ``..``, no absolute paths, no links); extraction goes to a
+   extracted (`safe_extract`: no ``..``, no absolute paths, no links, no more than
+   ``max_unpacked_bytes`` in all, no entry compressed more than ``max_compression_ratio`` times: a
+   zip bomb is refused from the archive's directory, before anything is written); extraction goes to a
    temporary folder that is renamed into place with a ``.complete`` marker, so an extraction
    cut off half-way is noticed and redone on the next call.
 
@@ -50,6 +52,10 @@ OFFICIAL_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip
 SPLIT_FOLDERS = ("trainA", "trainB", "testA", "testB")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 COMPLETE_MARKER = ".complete"
+# Zip bomb limits, checked from the archive's directory before extracting. monet2photo.zip unpacks to
+# about 0.3 GB at a ratio near 1 (JPEGs do not compress); a bomb reaches ratios of several hundred.
+MAX_UNPACKED_BYTES = 10 * 2**30  # the whole archive, uncompressed
+MAX_COMPRESSION_RATIO = 100  # uncompressed / compressed, of the archive and of any entry over 1 MiB
 DECODE_THREADS = 8  # decoding is mostly file reading, slow on a Drive mount: overlap it
 
 
@@ -74,6 +80,8 @@ def find_unpaired_dataset(
     source: str | Path | None = None,
     official_url: str | None = OFFICIAL_URL,
     use_tfds: bool = True,
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+    max_compression_ratio: float = MAX_COMPRESSION_RATIO,
 ) -> Path:
     """Return a folder holding ``trainA``, ``trainB``, ``testA`` and ``testB`` of dataset ``name``.
 
@@ -85,10 +93,13 @@ def find_unpaired_dataset(
             zip's URL (http/https) or file path, tried first when the cache is empty.
         official_url: the official zip's URL, with ``{name}`` in it; None to skip it.
         use_tfds: try ``tensorflow_datasets`` (``cycle_gan/<name>``) if it is installed.
+        max_unpacked_bytes, max_compression_ratio: a zip that would unpack to more, or any of whose
+            entries is compressed more, is refused before anything is extracted (raise them for a
+            large archive you trust).
 
     Raises:
         DatasetUnavailableError: no source worked; the message lists each one and why.
-        UnsafeArchiveError: a zip holds an entry that would escape the cache folder.
+        UnsafeArchiveError: a zip holds an entry that would escape the cache folder, or exceeds the limits.
     """
     if data_dir is not None:
         return check_layout(Path(data_dir).expanduser(), name)
@@ -103,12 +114,13 @@ def find_unpaired_dataset(
         print(f"{target} holds an unfinished extraction (no {COMPLETE_MARKER} marker); extracting it again.")
     cache_dir.mkdir(parents=True, exist_ok=True)
 
+    limits = {"max_unpacked_bytes": max_unpacked_bytes, "max_compression_ratio": max_compression_ratio}
     attempts: list[tuple[str, object]] = []
     if source:
-        attempts.append((str(source), lambda: _from_user_source(str(source), target, name)))
+        attempts.append((str(source), lambda: _from_user_source(str(source), target, name, limits)))
     if official_url:
         url = official_url.format(name=name)
-        attempts.append((url, lambda: _from_zip_url(url, target, name)))
+        attempts.append((url, lambda: _from_zip_url(url, target, name, limits)))
     if use_tfds:
         attempts.append((f"TFDS cycle_gan/{name}", lambda: _from_tfds(name, target)))
 
@@ -158,22 +170,22 @@ def check_layout(folder: Path, name: str = "monet2photo") -> Path:
     )
 
 
-def _from_user_source(source: str, target: Path, name: str) -> None:
+def _from_user_source(source: str, target: Path, name: str, limits: dict | None = None) -> None:
     if source.startswith(("http://", "https://")):
-        _from_zip_url(source, target, name)
+        _from_zip_url(source, target, name, limits)
         return
     path = Path(source).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"source {source} is neither a URL, nor a zip file, nor a folder")
-    extract_dataset_zip(path, target, name)
+    extract_dataset_zip(path, target, name, **(limits or {}))
 
 
-def _from_zip_url(url: str, target: Path, name: str) -> None:
+def _from_zip_url(url: str, target: Path, name: str, limits: dict | None = None) -> None:
     zip_path = target.with_name(target.name + ".zip")
     if not _is_readable_zip(zip_path):  # a zip left by an extraction that was cut off is reused
         download_file(url, zip_path)  # via <zip>.part: the final name only ever holds a complete download
     try:
-        extract_dataset_zip(zip_path, target, name)
+        extract_dataset_zip(zip_path, target, name, **(limits or {}))
     finally:
         zip_path.unlink(missing_ok=True)  # the unpacked folder is the cache; a bad zip is fetched again
 
@@ -207,14 +219,19 @@ def _from_tfds(name: str, target: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def check_zip_entries(zip_path: str | Path) -> list[zipfile.ZipInfo]:
+def check_zip_entries(zip_path: str | Path, max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+                      max_compression_ratio: float = MAX_COMPRESSION_RATIO) -> list[zipfile.ZipInfo]:
     """Return the archive's entries, or raise UnsafeArchiveError for the first one that could escape.
 
     Refused: absolute paths (``/x``, ``C:/x``, ``\\\\server\\x``), any ``..`` component, and links
-    (an entry whose Unix mode says symlink). Backslashes count as separators.
+    (an entry whose Unix mode says symlink). Backslashes count as separators. Also refused, from the
+    sizes in the archive's directory (which bound what `zipfile` will unpack): more than
+    ``max_unpacked_bytes`` in all, or a compression ratio above ``max_compression_ratio`` for the
+    whole archive or for any entry larger than 1 MiB (a zip bomb).
     """
     with zipfile.ZipFile(zip_path) as archive:
         entries = archive.infolist()
+    _check_sizes(zip_path, entries, max_unpacked_bytes, max_compression_ratio)
     for entry in entries:
         path = PurePosixPath(entry.filename.replace("\\", "/"))
         mode = entry.external_attr >> 16
@@ -234,10 +251,42 @@ def check_zip_entries(zip_path: str | Path) -> list[zipfile.ZipInfo]:
     return entries
 
 
-def safe_extract(zip_path: str | Path, destination: str | Path) -> None:
+def _check_sizes(zip_path, entries: list[zipfile.ZipInfo], max_unpacked_bytes: int,
+                 max_compression_ratio: float) -> None:
+    def refuse(problem: str, setting: str) -> UnsafeArchiveError:
+        return UnsafeArchiveError(
+            f"Refusing to extract {zip_path}: {problem}. Nothing was extracted. A zip bomb, or not the dataset "
+            f"archive it should be; if you trust it, raise the limit: find_unpaired_dataset(..., {setting}=...) "
+            f"(the default is gan_helpers.image_data.{setting.upper()})."
+        )
+
+    total = sum(entry.file_size for entry in entries)
+    packed = sum(entry.compress_size for entry in entries)
+    if total > max_unpacked_bytes:
+        raise refuse(f"it would unpack to {_size(total)}, more than max_unpacked_bytes = {_size(max_unpacked_bytes)}",
+                     "max_unpacked_bytes")
+    for entry in entries:
+        if entry.file_size > 2**20 and entry.file_size > max_compression_ratio * max(entry.compress_size, 1):
+            raise refuse(f"entry {entry.filename!r} would unpack {entry.compress_size:,} bytes into "
+                         f"{entry.file_size:,} ({entry.file_size / max(entry.compress_size, 1):,.0f} times as many), "
+                         f"more than max_compression_ratio = {max_compression_ratio:g}", "max_compression_ratio")
+    if total > 2**20 and total > max_compression_ratio * max(packed, 1):
+        raise refuse(f"it would unpack {packed:,} bytes into {total:,} ({total / max(packed, 1):,.0f} times as "
+                     f"many), more than max_compression_ratio = {max_compression_ratio:g}", "max_compression_ratio")
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit} ({count:,} bytes)"
+    return f"{count:,} bytes"
+
+
+def safe_extract(zip_path: str | Path, destination: str | Path, max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+                 max_compression_ratio: float = MAX_COMPRESSION_RATIO) -> None:
     """Extract every entry of ``zip_path`` into ``destination`` after `check_zip_entries` passed them all."""
     destination = Path(destination).resolve()
-    check_zip_entries(zip_path)
+    check_zip_entries(zip_path, max_unpacked_bytes, max_compression_ratio)
     with zipfile.ZipFile(zip_path) as archive:
         for entry in archive.infolist():
             out = (destination / entry.filename.replace("\\", "/")).resolve()
@@ -252,15 +301,19 @@ def safe_extract(zip_path: str | Path, destination: str | Path) -> None:
                 shutil.copyfileobj(src, dst, 1 << 20)
 
 
-def extract_dataset_zip(zip_path: str | Path, target: str | Path, name: str = "monet2photo") -> Path:
+def extract_dataset_zip(zip_path: str | Path, target: str | Path, name: str = "monet2photo",
+                        max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+                        max_compression_ratio: float = MAX_COMPRESSION_RATIO) -> Path:
     """Extract a dataset zip so that ``target`` ends up holding the four split folders and ``.complete``.
 
     Works in ``.<target>.extracting`` next to ``target`` and renames it into place only at the end:
-    a crash half-way leaves no ``.complete`` marker, and the next call starts over.
+    a crash half-way leaves no ``.complete`` marker, and the next call starts over. The archive is
+    checked (`check_zip_entries`) before anything is written.
     """
     target = Path(target)
+    check_zip_entries(zip_path, max_unpacked_bytes, max_compression_ratio)
     temporary = _fresh_temporary_folder(target)
-    safe_extract(zip_path, temporary)
+    safe_extract(zip_path, temporary, max_unpacked_bytes, max_compression_ratio)
     _move_into_place(temporary, target, name)
     return target
 

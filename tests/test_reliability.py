@@ -328,3 +328,62 @@ def test_an_empty_split_is_named_with_what_it_must_hold(tmp_path, content):
     with pytest.raises(ValueError) as refused:  # a cached copy emptied later: found where it is loaded
         gh.load_images(dataset / "testA", 32)
     assert f"The folder {dataset / 'testA'} holds no image file (it holds {found})" in str(refused.value)
+
+
+# ---------------------------------------------------------------- 7. zip bombs
+
+
+def write_zip(path: Path, entries: dict[str, int | bytes], compression=None) -> Path:
+    """A zip of ``entries``: bytes as given, or an int: that many zero bytes, streamed (never in memory)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=compression or zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            with archive.open(name, "w", force_zip64=True) as entry:
+                if isinstance(content, bytes):
+                    entry.write(content)
+                else:
+                    for start in range(0, content, 1 << 20):
+                        entry.write(bytes(min(1 << 20, content - start)))
+    return path
+
+
+def small_jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(solid(90)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("bomb", [
+    {"monet2photo/trainA/zeros.jpg": 256 << 20},  # one entry: 256 MiB of zeros in a zip of 0.25 MB
+    {f"monet2photo/trainB/{i:03d}.jpg": 1 << 20 for i in range(64)},  # many 1 MiB entries
+])
+def test_a_zip_bomb_is_refused_from_its_directory_before_anything_is_extracted(tmp_path, bomb):
+    layout = {f"monet2photo/{split}/one.jpg": small_jpeg() for split in gh.SPLIT_FOLDERS}
+    archive = write_zip(tmp_path / "monet2photo.zip", {**layout, **bomb})
+    assert archive.stat().st_size < 1_000_000
+    cache = tmp_path / "cache"
+    with pytest.raises(gh.UnsafeArchiveError) as refused:
+        gh.find_unpaired_dataset("monet2photo", cache_dir=cache, source=archive, official_url=None, use_tfds=False)
+    message = str(refused.value)
+    assert f"Refusing to extract {archive}" in message and "Nothing was extracted" in message
+    assert "times as many), more than max_compression_ratio = 100" in message
+    assert "find_unpaired_dataset(..., max_compression_ratio=...)" in message
+    assert sum(p.stat().st_size for p in cache.rglob("*") if p.is_file()) == 0  # not one byte unpacked
+
+
+def test_the_unpacked_size_is_capped_and_the_cap_can_be_raised(tmp_path):
+    import zipfile
+
+    layout = {f"monet2photo/{split}/one.jpg": small_jpeg() for split in gh.SPLIT_FOLDERS}
+    archive = write_zip(tmp_path / "monet2photo.zip", layout, compression=zipfile.ZIP_STORED)
+    get = dict(cache_dir=tmp_path / "cache", source=archive, official_url=None, use_tfds=False)
+    with pytest.raises(gh.UnsafeArchiveError, match=r"unpack to [\d,]+ bytes, more than max_unpacked_bytes = 1,000 bytes"):
+        gh.find_unpaired_dataset("monet2photo", max_unpacked_bytes=1000, **get)
+    assert not list((tmp_path / "cache").rglob("*.jpg"))
+    folder = gh.find_unpaired_dataset("monet2photo", max_unpacked_bytes=10_000, **get)  # raised: it fits
+    assert len(gh.list_images(folder / "testA")) == 1
