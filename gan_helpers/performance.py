@@ -19,7 +19,7 @@ before it builds its models:
   metric means the same in every training precision.
 - ``steps_rate(model, data, images_per_step, steps)`` measures a compiled model's training speed
   (images/s between its first and last step); ``loop_vs_step_only(...)`` compares a notebook's
-  training loop (pipeline, callbacks, progress bar) with its bare step, in the notebook's kernel.
+  training loop (pipeline, callbacks, progress line) with its bare step, in the notebook's kernel.
 """
 
 from __future__ import annotations
@@ -152,8 +152,8 @@ def steps_rate(model, data, images_per_step: int, steps: int, callbacks: Sequenc
 def loop_vs_step_only(model, train_data, callbacks: Sequence, steps: int, rounds: int) -> list[dict]:
     """The training loop's speed against the bare step's, in alternating rounds (steps per second).
 
-    Each round runs ``steps`` steps of the loop (``train_data`` with ``callbacks`` and the progress bar, as
-    epochs numbered from 1001 on), then as many steps of the same compiled model on one constant batch of
+    Each round runs ``steps`` steps of the loop (``train_data`` with ``callbacks``, which in the notebooks
+    include the progress line, as epochs numbered from 1001 on), then as many steps of the same compiled model on one constant batch of
     ``train_data`` (no pipeline, no callbacks), so a slow minute of a shared machine slows both alike.
     """
     import tensorflow as tf
@@ -161,7 +161,7 @@ def loop_vs_step_only(model, train_data, callbacks: Sequence, steps: int, rounds
     constant = tf.data.Dataset.from_tensors(next(iter(train_data))).repeat()
     measured = []
     for round_index in range(rounds):
-        loop = steps_rate(model, train_data, 1, steps, callbacks=callbacks, verbose="auto",
+        loop = steps_rate(model, train_data, 1, steps, callbacks=callbacks, verbose=0,
                           initial_epoch=1000 + round_index)
         measured.append({"loop_steps_per_sec": loop, "step_only_steps_per_sec": steps_rate(model, constant, 1, steps)})
     return measured
