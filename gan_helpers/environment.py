@@ -89,6 +89,8 @@ def find_root(mount_drive: bool = True) -> Path:
     in Colab (mounting Drive unless ``mount_drive`` is False), else ``~/gan-notebooks``.
 
     Cheap (no TensorFlow): tools that only read or plan runs, like the sweep runner, use it.
+    Raises ValueError naming ``GAN_HOME`` (or the default folder) when the root is a file or
+    cannot be created.
     """
     if os.environ.get("GAN_HOME"):
         root = Path(os.environ["GAN_HOME"]).expanduser()
@@ -98,8 +100,46 @@ def find_root(mount_drive: bool = True) -> Path:
         root = Path(COLAB_PROJECT_DIR)
     else:
         root = Path(LOCAL_DEFAULT_HOME).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"{_root_setting(root)} is a file, not a folder. {_root_fix()}")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"{_root_setting(root)}: the folder cannot be created ({error.strerror or error}). "
+                         f"{_root_fix()}") from error
     return root
+
+
+def _root_setting(root: Path) -> str:
+    """How the user chose ``root``: the GAN_HOME value, or the default."""
+    if os.environ.get("GAN_HOME"):
+        return f"GAN_HOME={os.environ['GAN_HOME']!r} (the root folder for datasets and runs)"
+    return f"The root folder for datasets and runs, {str(root)!r} (the default: GAN_HOME is not set),"
+
+
+def _root_fix() -> str:
+    return ("Set GAN_HOME to a folder you can write to (it is created if missing), e.g. "
+            f"GAN_HOME={LOCAL_DEFAULT_HOME}, or unset it to use the default.")
+
+
+def check_writable(root: Path) -> None:
+    """Write and delete a small file in ``root``; raise ValueError naming the setting if that fails
+    (a read-only folder or disk, a full disk): found now rather than after the data load."""
+    probe = root / f".gan-notebooks-write-test-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, b"ok")
+        finally:
+            os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise ValueError(f"{_root_setting(root)} is not writable ({error.strerror or error}): runs and downloads "
+                         f"could not be saved there. {_root_fix()}") from error
 
 
 def setup(data_dir: str | Path | None = None, mount_drive: bool = True, quiet: bool = False) -> Environment:
@@ -108,17 +148,32 @@ def setup(data_dir: str | Path | None = None, mount_drive: bool = True, quiet: b
     ``data_dir``: a local folder holding a dataset's files; empty or None falls back to
     ``$GAN_DATA_DIR``, then to downloading into the cache. Prints one line saying where runs
     go and which device trains, unless ``quiet``.
+
+    Checked here, before any data is loaded, each with a message naming the setting, its value
+    and the fix: the root (``GAN_HOME``) must be a folder that can be created and written to
+    (ValueError), ``data_dir`` a string (ValueError) naming a folder (FileNotFoundError).
     """
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise ValueError(
+            f"data_dir={data_dir!r} is a {type(data_dir).__name__}, not a folder path. Set data_dir to the path of "
+            'the folder that holds the dataset\'s files as a string (e.g. data_dir = "/content/mnist"), or to "" '
+            "to download them."
+        )
     colab = in_colab()
     root = find_root(mount_drive)
+    check_writable(root)
 
-    data_dir = data_dir or os.environ.get("GAN_DATA_DIR") or None
+    setting = "data_dir"
+    if not data_dir and os.environ.get("GAN_DATA_DIR"):
+        data_dir, setting = os.environ["GAN_DATA_DIR"], "GAN_DATA_DIR"
+    data_dir = data_dir or None
     if data_dir is not None:
         data_dir = Path(data_dir).expanduser()
         if not data_dir.is_dir():
+            what = "is a file, not a folder" if data_dir.exists() else "does not exist"
             raise FileNotFoundError(
-                f"data_dir {str(data_dir)!r} is not a folder. Point data_dir (or GAN_DATA_DIR) at the "
-                "folder that holds the dataset's files, or leave it empty to download them."
+                f"{setting}={str(data_dir)!r} {what}. Point {setting} at the folder that holds the dataset's "
+                f"files, or {'leave it empty' if setting == 'data_dir' else 'unset it'} to download them."
             )
 
     env = Environment(root=root, data_dir=data_dir, in_colab=colab, smoke=smoke_mode(), device=device_name())

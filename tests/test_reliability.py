@@ -387,3 +387,82 @@ def test_the_unpacked_size_is_capped_and_the_cap_can_be_raised(tmp_path):
     assert not list((tmp_path / "cache").rglob("*.jpg"))
     folder = gh.find_unpaired_dataset("monet2photo", max_unpacked_bytes=10_000, **get)  # raised: it fits
     assert len(gh.list_images(folder / "testA")) == 1
+
+
+# ---------------------------------------------------------------- 9. a bad root or data folder
+
+
+def test_gan_home_pointing_at_a_file_is_named_with_the_fix(monkeypatch, tmp_path):
+    home = tmp_path / "home.txt"
+    home.write_text("a file")
+    monkeypatch.setenv("GAN_HOME", str(home))
+    with pytest.raises(ValueError) as refused:
+        gh.setup(quiet=True)
+    message = str(refused.value)
+    assert f"GAN_HOME={str(home)!r}" in message and "is a file, not a folder" in message
+    assert "Set GAN_HOME to a folder you can write to" in message
+
+
+@pytest.mark.parametrize("where", ["under a file", "/proc"])
+def test_gan_home_that_cannot_be_created_is_named_with_the_fix(monkeypatch, tmp_path, where):
+    if where == "/proc":
+        if not Path("/proc/self").is_dir():
+            pytest.skip("no /proc here")
+        home = "/proc/gan-home"
+    else:
+        (tmp_path / "file").write_text("x")
+        home = str(tmp_path / "file" / "gan-home")
+    monkeypatch.setenv("GAN_HOME", home)
+    with pytest.raises(ValueError) as refused:
+        gh.setup(quiet=True)
+    message = str(refused.value)
+    assert f"GAN_HOME={home!r}" in message and "the folder cannot be created" in message
+    assert "Set GAN_HOME to a folder you can write to" in message
+
+
+@pytest.mark.parametrize("how", ["read-only folder", "read-only file system"])
+def test_a_read_only_root_is_found_by_setup(monkeypatch, tmp_path, how):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("GAN_HOME", str(home))
+    if how == "read-only folder":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders; the file-system case covers it")
+        home.chmod(0o555)
+    else:
+        real_open = os.open
+
+        def read_only_file_system(path, *args, **kwargs):
+            if Path(path).parent == home:
+                raise OSError(errno.EROFS, "Read-only file system")
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", read_only_file_system)
+    try:
+        with pytest.raises(ValueError) as refused:
+            gh.setup(quiet=True)
+    finally:
+        home.chmod(0o755)
+    message = str(refused.value)
+    assert f"GAN_HOME={str(home)!r}" in message and "is not writable" in message
+    assert "Set GAN_HOME to a folder you can write to" in message
+    assert list(home.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", [123, 1.5, True, ["/data"]])
+def test_data_dir_that_is_not_a_string_is_named(monkeypatch, tmp_path, bad):
+    monkeypatch.setenv("GAN_HOME", str(tmp_path))
+    with pytest.raises(ValueError) as refused:
+        gh.setup(data_dir=bad, quiet=True)  # e.g. papermill's -p data_dir 123 gives an int
+    message = str(refused.value)
+    assert f"data_dir={bad!r} is a {type(bad).__name__}, not a folder path" in message
+    assert 'Set data_dir to the path of the folder' in message
+
+
+def test_gan_data_dir_that_is_no_folder_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN_HOME", str(tmp_path))
+    monkeypatch.setenv("GAN_DATA_DIR", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match=r"GAN_DATA_DIR='.*missing' does not exist\. Point GAN_DATA_DIR"):
+        gh.setup(quiet=True)
+    with pytest.raises(FileNotFoundError, match=r"data_dir='.*nowhere' does not exist\. Point data_dir"):
+        gh.setup(data_dir=str(tmp_path / "nowhere"), quiet=True)
