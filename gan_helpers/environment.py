@@ -155,7 +155,7 @@ def setup(data_dir: str | Path | None = None, mount_drive: bool = True, quiet: b
     """
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise ValueError(
-            f"data_dir={data_dir!r} is a {type(data_dir).__name__}, not a folder path. Set data_dir to the path of "
+            f"data_dir={data_dir!r} (of type {type(data_dir).__name__}) is not a folder path. Set data_dir to the path of "
             'the folder that holds the dataset\'s files as a string (e.g. data_dir = "/content/mnist"), or to "" '
             "to download them."
         )

@@ -455,7 +455,7 @@ def test_data_dir_that_is_not_a_string_is_named(monkeypatch, tmp_path, bad):
     with pytest.raises(ValueError) as refused:
         gh.setup(data_dir=bad, quiet=True)  # e.g. papermill's -p data_dir 123 gives an int
     message = str(refused.value)
-    assert f"data_dir={bad!r} is a {type(bad).__name__}, not a folder path" in message
+    assert f"data_dir={bad!r} (of type {type(bad).__name__}) is not a folder path" in message
     assert 'Set data_dir to the path of the folder' in message
 
 
