@@ -1,4 +1,5 @@
-"""A tiny GAN trained with the gan_helpers plumbing, in the same form as the notebooks.
+"""A tiny GAN trained with the gan_helpers plumbing: the Simple GAN notebook's model class and train
+step, with small networks, trained the way the notebooks train.
 
 Used by the resume tests in-process (`train`) and as a separate process that the tests kill
 with SIGKILL (`python tests/tiny_gan.py ...`). The options --delay-per-batch,
@@ -21,57 +22,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers, ops  # noqa: E402
+from keras import layers  # noqa: E402
 
 import gan_helpers as gh  # noqa: E402
+from gan_helpers.notebook_code import notebook_definitions  # noqa: E402
 
 LATENT_DIM = 8
 
 
-class TinyGAN(keras.Model):
-    def __init__(self, seed: int):
-        super().__init__()
-        self.generator = keras.Sequential([
-            keras.Input((LATENT_DIM,)), layers.Dense(32), layers.BatchNormalization(), layers.LeakyReLU(0.2),
-            layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
-        self.discriminator = keras.Sequential([
-            keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(32), layers.LeakyReLU(0.2),
-            layers.Dropout(0.3), layers.Dense(1)])
-        self.noise_seed = keras.random.SeedGenerator(seed)
-        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
-        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+# The Simple GAN notebook's own model class (its train step), with networks small enough for tests.
+GAN = notebook_definitions("simple_gan_mnist.ipynb").GAN
 
-    def compile(self, d_optimizer, g_optimizer):
-        super().compile()
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
-        d_optimizer.build(self.discriminator.trainable_variables)
-        g_optimizer.build(self.generator.trainable_variables)
 
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker]
-
-    def train_step(self, data):
-        real, _ = data
-        batch = ops.shape(real)[0]
-        ones, zeros = ops.ones((batch, 1)), ops.zeros((batch, 1))
-        noise = keras.random.normal((batch, LATENT_DIM), seed=self.noise_seed)
-        with tf.GradientTape() as tape:
-            fake = self.generator(noise, training=True)
-            d_loss = (self.bce(ones, self.discriminator(real, training=True))
-                      + self.bce(zeros, self.discriminator(fake, training=True)))
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
-        noise = keras.random.normal((batch, LATENT_DIM), seed=self.noise_seed)
-        with tf.GradientTape() as tape:
-            g_loss = self.bce(ones, self.discriminator(self.generator(noise, training=True), training=True))
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+def TinyGAN(seed: int) -> keras.Model:
+    """The notebook's GAN around a generator and a discriminator of one small hidden layer each
+    (BatchNorm in G and dropout in D, so their statistics and random state are part of a resume)."""
+    generator = keras.Sequential([
+        keras.Input((LATENT_DIM,)), layers.Dense(32), layers.BatchNormalization(), layers.LeakyReLU(0.2),
+        layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
+    discriminator = keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(32), layers.LeakyReLU(0.2),
+        layers.Dropout(0.3), layers.Dense(1)])
+    return GAN(generator, discriminator, LATENT_DIM, seed)
 
 
 class SlowBatches(keras.callbacks.Callback):
