@@ -57,7 +57,11 @@ def find_optimizers(model: keras.Model) -> dict[str, keras.optimizers.Optimizer]
 
 
 def training_state(model: keras.Model) -> list:
-    """Every variable a resume must restore, in a fixed order: the model's, then each optimizer's."""
+    """Every variable a resume must restore, in a fixed order: the model's, then each optimizer's.
+
+    Of an optimizer wrapped for float16 loss scaling (``LossScaleOptimizer``) only the inner one's
+    variables count here, so a run can continue in another precision; the loss scale is `loss_scale_state`.
+    """
     variables = list(model.variables)
     for name, optimizer in find_optimizers(model).items():
         if not optimizer.built:
@@ -65,8 +69,20 @@ def training_state(model: keras.Model) -> list:
                 f"Optimizer {name!r} is not built yet, so its state cannot be saved or restored. "
                 f"Build it in the model's compile(): {name}.build(<the sub-model>.trainable_variables)."
             )
-        variables.extend(optimizer.variables)
+        variables.extend(getattr(optimizer, "inner_optimizer", optimizer).variables)
     return variables
+
+
+def loss_scale_state(model: keras.Model) -> list:
+    """The variables of float16 training's dynamic loss scale (the ``LossScaleOptimizer`` wrappers'
+    own), saved beside the training state and restored when the resumed run scales its loss too."""
+    state = []
+    for optimizer in find_optimizers(model).values():
+        inner = getattr(optimizer, "inner_optimizer", None)
+        if inner is not None:
+            inner_ids = {id(v) for v in inner.variables}
+            state.extend(v for v in optimizer.variables if id(v) not in inner_ids)
+    return state
 
 
 def save_checkpoint(path: str | Path, model: keras.Model, epoch: int, params: dict | None = None) -> Path:
@@ -85,6 +101,9 @@ def save_checkpoint(path: str | Path, model: keras.Model, epoch: int, params: di
         "numpy_random_state": _to_json(np.random.get_state()),
     }
     arrays = {f"v{i:05d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
+    scale = loss_scale_state(model)
+    meta["loss_scale_variables"] = [{"path": v.path, "shape": list(v.shape)} for v in scale]
+    arrays.update({f"s{i:05d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(scale)})
     meta_bytes = np.frombuffer(json.dumps(meta, default=str).encode(), dtype=np.uint8)
     return write_atomically(path, lambda file: np.savez(file, meta=meta_bytes, **arrays))
 
@@ -109,6 +128,7 @@ def load_checkpoint(path: str | Path, model: keras.Model) -> int:
         with np.load(path) as archive:
             meta = json.loads(archive["meta"].tobytes().decode())
             arrays = [archive[f"v{i:05d}"] for i in range(len(meta["variables"]))]
+            scale_arrays = [archive[f"s{i:05d}"] for i in range(len(meta.get("loss_scale_variables", [])))]
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as error:
         raise ValueError(f"checkpoint {path} is damaged ({type(error).__name__}: {error})") from error
 
@@ -126,6 +146,10 @@ def load_checkpoint(path: str | Path, model: keras.Model) -> int:
             )
     for variable, array in zip(variables, arrays):
         variable.assign(array)
+    scale = loss_scale_state(model)  # float16's loss scale: kept when both runs use one, else it starts afresh
+    if len(scale) == len(scale_arrays) and all(tuple(v.shape) == a.shape for v, a in zip(scale, scale_arrays)):
+        for variable, array in zip(scale, scale_arrays):
+            variable.assign(array)
     random.setstate(_from_json_python(meta["python_random_state"]))
     np.random.set_state(tuple(meta["numpy_random_state"]))
     return int(meta["epoch"])

@@ -141,3 +141,38 @@ def test_generate_images_gives_float32_for_a_bfloat16_output_layer():
     assert keras.ops.convert_to_numpy(generator(np.zeros((1, 4), "float32"))).dtype != np.float32  # bfloat16
     images = gh.generate_images(generator, 5, 4, seed=0)
     assert images.dtype == np.float32 and images.shape == (5, 28, 28, 1)
+
+
+def test_a_checkpoint_moves_between_float16_loss_scaling_and_the_other_precisions(tmp_path):
+    """A run may change `precision` between sessions (a T4's float16 one day, bf16 or float32 the
+    next): the weights and Adam's moments carry over both ways, and the loss scale when both scale."""
+    def trained(optimizer, steps):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile(optimizer=optimizer, loss="mse")
+        x, y = np.random.rand(8, 3).astype("float32"), np.random.rand(8, 2).astype("float32")
+        if steps:
+            model.fit(x, y, batch_size=4, epochs=steps // 2, verbose=0)
+        else:
+            model.optimizer.build(model.trainable_variables)
+        return model
+
+    def state(model):
+        inner = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+        return [v.numpy().copy() for v in model.variables + inner.variables]
+
+    scaled = trained(keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.1), initial_scale=64.0), steps=4)
+    scaled.optimizer.dynamic_scale.assign(8.0)
+    gh.save_checkpoint(tmp_path / "scaled.npz", scaled, epoch=2)
+    plain = trained(keras.optimizers.Adam(0.1), steps=0)
+    assert gh.load_checkpoint(tmp_path / "scaled.npz", plain) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(state(plain), state(scaled)))
+
+    gh.save_checkpoint(tmp_path / "plain.npz", plain, epoch=2)
+    again = trained(keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.1), initial_scale=64.0), steps=0)
+    gh.load_checkpoint(tmp_path / "plain.npz", again)
+    assert all(np.array_equal(a, b) for a, b in zip(state(again), state(scaled)))
+    assert float(again.optimizer.dynamic_scale.numpy()) == 64.0  # no scale saved: it starts afresh
+
+    gh.load_checkpoint(tmp_path / "scaled.npz", again)
+    assert float(again.optimizer.dynamic_scale.numpy()) == 8.0  # both scale: the scale carries over
