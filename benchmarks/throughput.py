@@ -46,7 +46,7 @@ PASSES = {"gan": {"generator": 4, "discriminator": 8}, "cyclegan": {"generator":
 
 # The last cell added to the notebook: its own loop against its bare step, and the kernel's peak memory.
 LAST_CELL = """import json, resource
-rounds = gh.performance.loop_vs_step_only(gan, train_data, callbacks, steps_per_epoch - 1, {rounds})
+rounds = gh.performance.loop_vs_step_only(gan, training_data(0, 0), callbacks, steps_per_epoch - 1, {rounds})
 peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 open({out!r}, "w").write(json.dumps({{"rounds": rounds, "peak_rss_kb": peak_rss_kb}}))"""
 

@@ -9,10 +9,15 @@ would have computed:
 - every optimizer found as an attribute of the model (e.g. ``d_optimizer``,
   ``g_optimizer``): step counter, learning rate and Adam's moment estimates;
 - Python's and NumPy's global random states;
-- the number of completed epochs.
+- its position: the number of completed epochs, and the steps done in the next one (a
+  checkpoint written inside an epoch, e.g. every ``checkpoint_every`` minutes, or when the
+  stop button or the time budget ends a session).
 
 Data order needs no state: `gan_helpers.data.make_dataset` derives epoch e's shuffle from
-``(seed, e)``.
+``(seed, e)``, and skips the steps already done when a run resumes inside an epoch.
+
+Files: ``epoch_0004.npz`` after 4 epochs, ``epoch_0003_step_000200.npz`` after 3 epochs and
+200 steps of the 4th.
 
 The file is one ``.npz`` (a zip with a CRC per array, so damage is detected on load). It is
 written to local disk first, then copied next to its final name and renamed into place: a
@@ -29,13 +34,24 @@ import re
 import time
 import zipfile
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 
 from .files import remove_partial_files, write_atomically
 
-CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d+)\.npz$")
+CHECKPOINT_PATTERN = re.compile(r"^epoch_(\d+)(?:_step_(\d+))?\.npz$")
+
+
+class Position(NamedTuple):
+    """Where training stands: ``epoch`` completed epochs and ``step`` steps of the next one."""
+
+    epoch: int
+    step: int = 0
+
+    def __str__(self) -> str:
+        return f"epoch {self.epoch}" + (f", step {self.step} of epoch {self.epoch + 1}" if self.step else "")
 
 
 # ---------------------------------------------------------------- what a checkpoint holds
@@ -85,16 +101,21 @@ def loss_scale_state(model: keras.Model) -> list:
     return state
 
 
-def save_checkpoint(path: str | Path, model: keras.Model, epoch: int, params: dict | None = None) -> Path:
-    """Save ``model``'s full training state after ``epoch`` completed epochs, atomically.
+def save_checkpoint(path: str | Path, model: keras.Model, epoch: int, params: dict | None = None,
+                    step: int = 0, extra: dict[str, Any] | None = None) -> Path:
+    """Save ``model``'s full training state after ``epoch`` completed epochs and ``step`` steps of
+    the next one, atomically.
 
     ``params``, the run's parameters, are kept in the meta data (so a run folder whose config.json
-    is lost can still say what its checkpoints were trained with)."""
+    is lost can still say what its checkpoints were trained with), and so is ``extra`` (e.g. the
+    seconds an unfinished epoch has taken so far)."""
     variables = training_state(model)
     meta = {
         "format": 1,
         "epoch": int(epoch),
+        "step": int(step),
         **({"params": params} if params is not None else {}),
+        **(extra or {}),
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "variables": [{"path": v.path, "shape": list(v.shape)} for v in variables],
         "python_random_state": _to_json(random.getstate()),
@@ -183,35 +204,45 @@ class CheckpointFolder:
         self.folder.mkdir(parents=True, exist_ok=True)
         remove_partial_files(self.folder)
 
-    def epochs(self) -> list[int]:
-        """Epoch numbers that have a checkpoint, oldest first."""
+    def positions(self) -> list[Position]:
+        """The positions that have a checkpoint (at an epoch's end or inside one), oldest first."""
         found = (CHECKPOINT_PATTERN.match(p.name) for p in self.folder.iterdir())
-        return sorted(int(m.group(1)) for m in found if m)
+        return sorted(Position(int(m.group(1)), int(m.group(2) or 0)) for m in found if m)
 
-    def path(self, epoch: int) -> Path:
-        return self.folder / f"epoch_{epoch:04d}.npz"
+    def epochs(self) -> list[int]:
+        """Epoch numbers that have an end-of-epoch checkpoint, oldest first."""
+        return [position.epoch for position in self.positions() if not position.step]
 
-    def save(self, model: keras.Model, epoch: int) -> Path:
-        """Save after ``epoch`` completed epochs, then delete all but the newest ``keep``."""
-        saved = save_checkpoint(self.path(epoch), model, epoch, params=self.params)
-        for old in self.epochs()[:-self.keep]:
-            self.path(old).unlink(missing_ok=True)
+    def path(self, epoch: int, step: int = 0) -> Path:
+        return self.folder / (f"epoch_{epoch:04d}.npz" if not step else f"epoch_{epoch:04d}_step_{step:06d}.npz")
+
+    def save(self, model: keras.Model, epoch: int, step: int = 0, extra: dict[str, Any] | None = None) -> Path:
+        """Save after ``epoch`` completed epochs and ``step`` steps of the next, then delete all
+        but the newest ``keep`` checkpoints."""
+        saved = save_checkpoint(self.path(epoch, step), model, epoch, params=self.params, step=step, extra=extra)
+        for old in self.positions()[:-self.keep]:
+            self.path(*old).unlink(missing_ok=True)
         return saved
 
-    def restore_latest(self, model: keras.Model) -> int:
-        """Restore the newest checkpoint that loads; return its epoch, or 0 when there is none.
+    def restore_latest(self, model: keras.Model) -> Position:
+        """Restore the newest checkpoint that loads; return its position (``Position(0, 0)`` when
+        there is none). Its meta data is then in ``restored_meta`` (``{}`` when none).
 
         A damaged newest checkpoint (e.g. a Drive upload cut off) is reported and skipped
         for the one before it.
         """
-        for epoch in reversed(self.epochs()):
+        self.restored_meta: dict[str, Any] = {}
+        for position in reversed(self.positions()):
+            path = self.path(*position)
             try:
-                return load_checkpoint(self.path(epoch), model)
+                load_checkpoint(path, model)
+                self.restored_meta = checkpoint_meta(path)
+                return position
             except ValueError as error:
                 if "is damaged" not in str(error):
                     raise
                 print(f"Warning: {error}; trying the previous checkpoint.")
-        return 0
+        return Position(0, 0)
 
 
 class CheckpointEveryEpoch(keras.callbacks.Callback):

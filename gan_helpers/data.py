@@ -350,9 +350,10 @@ def batches_per_epoch(num_examples: int, batch_size: int) -> int:
 
 
 def make_dataset(
-    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, start_epoch: int = 0
+    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, start_epoch: int = 0, start_step: int = 0
 ) -> tf.data.Dataset:
-    """Infinite stream of ``(images, labels)`` batches, epoch after epoch from ``start_epoch``.
+    """Infinite stream of ``(images, labels)`` batches, epoch after epoch from ``start_epoch``
+    (from its batch ``start_step``: a run resumed inside an epoch skips the batches it trained on).
 
     Epoch ``e`` is a permutation of all examples drawn from ``(seed, e)`` alone, cut into
     ``batches_per_epoch(len(images), batch_size)`` full batches (no batch spans two epochs). So the batches
@@ -365,6 +366,7 @@ def make_dataset(
         batch_size: examples per batch.
         seed: shuffling seed.
         start_epoch: index of the first epoch the dataset yields.
+        start_step: batches of that first epoch to skip.
 
     Yields:
         images float32 (batch_size, H, W, 1) scaled to [-1, 1], labels int32 (batch_size,).
@@ -380,10 +382,10 @@ def make_dataset(
         raise ValueError(
             f"labels must have shape ({len(images)},) to match the images, got {labels.shape}."
         )
-    if start_epoch < 0:
-        raise ValueError(f"start_epoch={start_epoch} must be 0 or more.")
     num_examples = len(images)
     steps = batches_per_epoch(num_examples, batch_size)
+    if start_epoch < 0 or not 0 <= start_step < steps:
+        raise ValueError(f"start_epoch={start_epoch} must be 0 or more and start_step={start_step} in [0, {steps}).")
 
     all_images = tf.constant(images)
     all_labels = tf.constant(labels.astype(np.int32))
@@ -403,6 +405,7 @@ def make_dataset(
     return (
         tf.data.Dataset.counter(start=start_epoch, dtype=tf.int64)
         .flat_map(batch_indices_of_epoch)
+        .skip(start_step)  # before the gather: skipping costs nothing
         .map(gather_batch, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )

@@ -521,6 +521,7 @@ def make_unpaired_dataset(
     seed: int,
     start_epoch: int = 0,
     flip: bool = True,
+    start_step: int = 0,
 ) -> tf.data.Dataset:
     """Infinite stream of ``(batch_a, batch_b)``: unpaired, augmented, float32 in [-1, 1].
 
@@ -529,7 +530,8 @@ def make_unpaired_dataset(
     each set, in orders drawn independently for A and B (when a set is smaller, it is gone through
     several times, each in a new order); each image gets a random ``image_size`` crop and, with
     ``flip``, a random horizontal flip. Everything random derives from ``(seed, epoch, position)``,
-    so epoch ``e`` is identical whether training started at 0 or resumed at ``e``.
+    so epoch ``e`` is identical whether training started at 0 or resumed at ``e``; ``start_step``
+    skips that many batches of the first epoch (a run resumed inside an epoch).
     """
     images_a, images_b = np.asarray(images_a), np.asarray(images_b)
     for label, images in (("images_a", images_a), ("images_b", images_b)):
@@ -538,9 +540,9 @@ def make_unpaired_dataset(
         if min(images.shape[1:3]) < image_size:
             raise ValueError(f"{label} are {images.shape[1]}x{images.shape[2]} pixels, smaller than "
                              f"image_size={image_size}; load them at load_size >= image_size.")
-    if steps_per_epoch < 1 or batch_size < 1 or start_epoch < 0:
+    if steps_per_epoch < 1 or batch_size < 1 or start_epoch < 0 or not 0 <= start_step < steps_per_epoch:
         raise ValueError(f"steps_per_epoch={steps_per_epoch} and batch_size={batch_size} must be >= 1, "
-                         f"start_epoch={start_epoch} >= 0.")
+                         f"start_epoch={start_epoch} >= 0, start_step={start_step} in [0, steps_per_epoch).")
     per_epoch = steps_per_epoch * batch_size
 
     def epoch_order(count: int, epoch: tf.Tensor, stream: int) -> tf.Tensor:
@@ -574,6 +576,7 @@ def make_unpaired_dataset(
     return (
         tf.data.Dataset.counter(start=start_epoch, dtype=tf.int64)
         .flat_map(epoch_examples)
+        .skip(start_step * batch_size)  # before loading: skipping costs nothing
         .map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .batch(batch_size, drop_remainder=True)
         .prefetch(tf.data.AUTOTUNE)

@@ -65,13 +65,14 @@ def check_float(name: str, value: Any, minimum: float = 0.0, maximum: float | No
 
 # ---------------------------------------------------------------- the parameters cell, declared once
 
-# Parameters that say how a run is trained for, measured, stored or sped up, not what is trained:
+# Parameters that say how a run is trained for, measured, stored, sped up or continued, not what is trained:
 # they are left out of the automatic run name, and may change between sessions of one run
 # (more ``epochs`` extend a finished run; a resumed run may use another ``precision`` or data folder).
 BOOKKEEPING_PARAMS = frozenset({
     "epochs", "run_name", "sample_every", "eval_every", "eval_samples",
     "data_dir", "data_source", "kaggle_images", "inception_weights",
     "precision", "jit_compile", "steps_per_execution",
+    "time_budget", "checkpoint_every", "keep_checkpoints", "resume_changed_code",
 })
 
 # Numbers without a declared range must be positive: whole numbers at least 1, others above 0.
@@ -276,15 +277,18 @@ def shrink_for_smoke(params: dict[str, Any], smoke: bool, limits: dict[str, Any]
     return shrunk
 
 
-def auto_run_name(params: dict[str, Any], prefix_key: str = "dataset") -> str:
-    """A run name that is the same for the same parameters: ``<dataset>-<8 hex digits>``.
+def auto_run_name(params: dict[str, Any], prefix_key: str = "dataset", code: str | None = None) -> str:
+    """A run name that is the same for the same parameters (and code): ``<dataset>-<8 hex digits>``.
 
     Re-running a notebook with unchanged parameters therefore resumes the same run, and
     changing a parameter starts a new one. The bookkeeping parameters (``BOOKKEEPING_PARAMS``: ``epochs``,
     evaluation, data location, speed switches) are left out: they do not change what is trained, and a
-    finished run can be extended by raising ``epochs``.
+    finished run can be extended by raising ``epochs``. ``code``: the `fingerprint_digest` of the
+    notebook's code, so edited model or step code starts a new run too.
     """
     identity = {k: v for k, v in params.items() if k not in BOOKKEEPING_PARAMS}
+    if code:
+        identity["__code__"] = code
     digest = hashlib.sha1(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{params.get(prefix_key, 'run')}-{digest}"
 

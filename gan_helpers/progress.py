@@ -108,9 +108,10 @@ class TrainingProgress(keras.callbacks.Callback):
         if now - self.last_shown < self.every_seconds:
             return
         self.last_shown = now
-        done = batch + 1
+        skipped = self.steps_per_epoch - self.params.get("steps", self.steps_per_epoch)  # a resumed epoch's first steps
+        done = skipped + batch + 1
         elapsed = now - self.started
-        remaining = elapsed / done * (self.steps_per_epoch - done)
+        remaining = elapsed / (batch + 1) * (self.steps_per_epoch - done)
         self.line.show(f"epoch {self.epoch}/{self.epochs}: step {done}/{self.steps_per_epoch} · {format_logs(logs)} · "
                        f"{format_seconds(elapsed)} elapsed, {format_seconds(remaining)} left",
                        done / self.steps_per_epoch)

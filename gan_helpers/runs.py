@@ -23,15 +23,17 @@ import subprocess
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import keras
 
-from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, checkpoint_meta
+from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, Position, checkpoint_meta
 from .files import (local_temporary_file, move_into_place, remove_partial_files, remove_stale_local_files, set_aside,
                     write_atomically)
 from .environment import Environment
-from .params import BOOKKEEPING_PARAMS, check_run_name
+from .fingerprint import code_fingerprint, fingerprint_digest
+from .params import BOOKKEEPING_PARAMS, auto_run_name, check_run_name
+from .session import SessionControl, stop_button
 
 
 
@@ -76,13 +78,22 @@ def git_commit() -> str | None:
 class Run:
     """A run folder: created on first use, resumed when it exists with the same parameters."""
 
-    def __init__(self, env: Environment, experiment: str, run_name: str, params: dict[str, Any], keep_checkpoints: int = 3):
+    def __init__(self, env: Environment, experiment: str, run_name: str, params: dict[str, Any],
+                 keep_checkpoints: int | None = None, code: keras.Model | dict[str, str] | None = None):
+        """``run_name`` empty: named after the parameters and the code (`auto_run_name`).
+        ``keep_checkpoints``: how many checkpoints to keep (default: the ``keep_checkpoints``
+        parameter, else 2). ``code``: the model to train (or its `code_fingerprint`): a resumed
+        run whose model code changed is refused unless the parameter ``resume_changed_code`` is true."""
+        self.code = code_fingerprint(code) if isinstance(code, keras.Model) else dict(code or {})
+        run_name = run_name or auto_run_name(params, code=fingerprint_digest(self.code) if self.code else None)
         check_run_name(run_name)
         self.env = env
-        self.params = dict(params)
+        self.params = {**params, "run_name": run_name}
         self.folder = env.runs_dir / experiment / run_name
         self.samples_dir.mkdir(parents=True, exist_ok=True)
-        self.checkpoints = CheckpointFolder(self.folder / "checkpoints", keep=keep_checkpoints, params=self.params)
+        keep = keep_checkpoints or self.params.get("keep_checkpoints") or 2
+        self.checkpoints = CheckpointFolder(self.folder / "checkpoints", keep=keep, params=self.params)
+        self.position, self.total_epochs, self._epoch_seconds = Position(0, 0), None, 0.0
         remove_partial_files(self.folder, recursive=True)  # writes killed half-way, in every sub-folder
         remove_stale_local_files()  # and their local temporaries
         old_config = self._read_config()  # refuses (other parameters, no config) before anything changes
@@ -102,7 +113,7 @@ class Run:
         """config.json, checked: None for a new run (or a damaged config.json that no checkpoint
         depends on, set aside with a warning); a run folder with checkpoints but no readable
         config.json is refused, as its parameters cannot be checked."""
-        trained = self.checkpoints.epochs()
+        trained = self.checkpoints.positions()
         problem = None
         if not self.config_path.exists():
             problem = "no config.json"
@@ -127,10 +138,12 @@ class Run:
                         f"Run folder {self.folder} was made with other parameters ({details}). "
                         "Use another run_name for a new run, or restore those values to resume it."
                     )
+                if trained:
+                    self._check_code(old.get("code", {}).get("parts"))
                 return old
         if not trained:
             return None
-        newest = self.checkpoints.path(trained[-1])
+        newest = self.checkpoints.path(*trained[-1])
         raise ValueError(
             f"Run folder {self.folder} holds checkpoints (newest: {newest.name}) but {problem}, so the parameters "
             f"it was trained with cannot be checked against this session's.{self._saved_params_note(newest)} "
@@ -162,35 +175,112 @@ class Run:
             print(f"Warning: {error}. It was set aside as {aside.name} and the log starts again from the next "
                   "epoch trained; the earlier rows are in that file.")
 
+    def _check_code(self, old_parts: dict[str, str] | None) -> None:
+        """Refuse to resume checkpoints trained by other model or step code, unless told to."""
+        if not self.code or not isinstance(old_parts, dict) or old_parts == self.code:
+            return
+        changed = sorted(name for name in set(old_parts) | set(self.code) if old_parts.get(name) != self.code.get(name))
+        described = ", ".join(f"{name} ({'new' if name not in old_parts else 'removed' if name not in self.code else 'changed'})"
+                              for name in changed)
+        if self.params.get("resume_changed_code"):
+            print(f"Note: the notebook's code changed since this run was trained ({described}); resuming anyway, "
+                  "as resume_changed_code is set (recorded in config.json).")
+            return
+        raise ValueError(
+            f"The notebook's code changed since run {self.folder.name} was trained: {described}. Its checkpoints "
+            "were made by the old code. Either start a new run (leave run_name empty, and a new one is named "
+            "after the new code; or set another run_name), or continue this one with the new code anyway: "
+            "resume_changed_code = True.")
+
     def _write_config(self, old: dict | None) -> None:
         config = {"params": self.params, "provenance": provenance(self.env, self.params.get("seed")), "sessions": []}
         if old is not None:
             config["provenance"] = old.get("provenance", config["provenance"])
             sessions = old.get("sessions")
             config["sessions"] = sessions if isinstance(sessions, list) else []
+        if self.code:
+            config["code"] = {"fingerprint": fingerprint_digest(self.code), "parts": self.code}
+            old_code = (old or {}).get("code", {})
+            if old_code.get("parts") not in (None, self.code):
+                config["code"]["earlier"] = old_code.get("earlier", []) + [old_code.get("fingerprint")]
+        elif old is not None and "code" in old:
+            config["code"] = old["code"]
         config["sessions"].append({"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epochs": self.params.get("epochs")})
         write_atomically(self.config_path, json.dumps(config, indent=2, default=str))
 
-    def resume(self, model: keras.Model, total_epochs: int | None = None) -> int:
-        """Restore the latest checkpoint into ``model`` and return the epoch to start from.
+    def _record_session_end(self, **facts: Any) -> None:
+        """Add ``facts`` (why and where this session stopped) to its entry in config.json."""
+        config = json.loads(self.config_path.read_text(encoding="utf-8"))
+        config["sessions"][-1].update(facts)
+        write_atomically(self.config_path, json.dumps(config, indent=2, default=str))
 
-        Prints whether the run is new, resumed, or already complete (then the caller skips
-        ``fit``). Metric rows of epochs after the checkpoint (written just before a crash)
-        are dropped, so the log matches the restored state. ``total_epochs`` is the number of
-        epochs the run trains for in all, when that is not the ``epochs`` parameter (CycleGAN:
+    def resume(self, model: keras.Model, total_epochs: int | None = None) -> Position:
+        """Restore the latest checkpoint into ``model`` and return where training continues: a
+        `Position` (completed epochs, steps done in the next one; ``Position(0, 0)`` for a new run).
+
+        Prints whether the run is new, resumed, or already complete (then `fit` trains nothing).
+        Metric rows of epochs after the checkpoint (written just before a crash) are dropped, so
+        the log matches the restored state. ``total_epochs`` is the number of epochs the run
+        trains for in all, when that is not the ``epochs`` parameter (CycleGAN:
         ``epochs + decay_epochs``).
         """
         epochs = total_epochs if total_epochs is not None else self.params.get("epochs")
         start = self.checkpoints.restore_latest(model)
-        self._restored = (start, epochs)
-        self._truncate_metrics(start)
-        if start == 0:
+        self.position, self.total_epochs = start, epochs
+        self._epoch_seconds = float(self.checkpoints.restored_meta.get("epoch_seconds", 0.0)) if start.step else 0.0
+        self._truncate_metrics(start.epoch)
+        if start == (0, 0):
             print(f"New run: {self.folder}")
-        elif epochs is not None and start >= epochs:
-            print(f"Run is complete ({start}/{epochs} epochs); not training again. Results: {self.folder}")
+        elif epochs is not None and start.epoch >= epochs:
+            print(f"Run is complete ({start.epoch}/{epochs} epochs); not training again. Results: {self.folder}")
         else:
-            print(f"Resuming after epoch {start} of {epochs}: {self.folder}")
+            print(f"Resuming after {start} of {epochs}: {self.folder}")
         return start
+
+    @property
+    def complete(self) -> bool:
+        """Whether every epoch is trained (as far as `resume` and `fit` know)."""
+        return self.total_epochs is not None and self.position.epoch >= self.total_epochs
+
+    def fit(self, model: keras.Model, make_data: Callable[[int, int], Any], steps_per_epoch: int,
+            callbacks: list[keras.callbacks.Callback], clock: Callable[[], float] = time.monotonic,
+            **fit_options: Any) -> None:
+        """Train ``model`` with ``model.fit`` from where `resume` left it to the last epoch.
+
+        ``make_data(epoch, step)`` gives the training data from ``step`` of ``epoch`` on (e.g.
+        ``gh.make_dataset(..., start_epoch=epoch, start_step=step)``). A run resumed inside an
+        epoch first trains the rest of that epoch (one ``fit`` call), then the remaining epochs (a
+        second). A `SessionControl` is added after ``callbacks``, with the parameters
+        ``time_budget`` and ``checkpoint_every`` (minutes; 0 = none), and the stop button is
+        caught while training (see `gan_helpers.session`); a stopped session records why in
+        config.json and raises `TrainingPaused`. ``fit_options`` go to ``model.fit``.
+        """
+        epochs, start = self.total_epochs, self.position
+        if epochs is None:
+            raise RuntimeError("Call run.resume(model) before run.fit(...): it restores the state to continue from.")
+        if start.epoch >= epochs:
+            return
+        control = SessionControl(self.checkpoints, steps_per_epoch, epochs,
+                                 time_budget_minutes=self.params.get("time_budget", 0),
+                                 checkpoint_every_minutes=self.params.get("checkpoint_every", 0),
+                                 epoch_seconds=self._epoch_seconds, clock=clock)
+        parts = [(start.epoch, start.epoch + 1, steps_per_epoch - start.step, start.step)] if start.step else []
+        if start.epoch + bool(start.step) < epochs:
+            parts.append((start.epoch + bool(start.step), epochs, steps_per_epoch, 0))
+        fit_options = {"shuffle": False, "verbose": 0, **fit_options}
+        try:
+            with stop_button(control):
+                for first_epoch, end_epoch, steps, skip in parts:
+                    model.fit(make_data(first_epoch, skip), initial_epoch=first_epoch, epochs=end_epoch,
+                              steps_per_epoch=steps, callbacks=[*callbacks, control], **fit_options)
+                    self.position = Position(end_epoch, 0)
+        except BaseException:
+            if control.stopped:
+                reason, self.position = control.stopped
+                self._epoch_seconds = control.clock() - control.epoch_started if self.position.step else 0.0
+                self._record_session_end(stopped=reason, at=str(self.position),
+                                         stopped_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            raise
 
     def callbacks(self, images_per_step: int, samples: keras.callbacks.Callback | None = None
                   ) -> list[keras.callbacks.Callback]:
@@ -204,11 +294,16 @@ class Run:
         """
         if samples is not None:
             self._draw_missing_grid(samples)
-        return [EpochMetricsLog(self.metrics_path, images_per_step), *([samples] if samples is not None else []),
-                CheckpointEveryEpoch(self.checkpoints)]
+        return [EpochMetricsLog(self.metrics_path, images_per_step, resumed_epoch=self._resumed_epoch()),
+                *([samples] if samples is not None else []), CheckpointEveryEpoch(self.checkpoints)]
+
+    def _resumed_epoch(self) -> tuple[int, int, float] | None:
+        """(epoch index, steps done, seconds taken) of an epoch this session resumes in the middle."""
+        start = self.position
+        return (start.epoch, start.step, self._epoch_seconds) if start.step else None
 
     def _draw_missing_grid(self, samples: keras.callbacks.Callback) -> None:
-        start, epochs = getattr(self, "_restored", (0, None))
+        start, epochs = self.position.epoch, getattr(self, "total_epochs", None)
         path = self.samples_dir / f"epoch_{start:04d}.png"
         if start == 0 or path.exists():
             return
@@ -290,21 +385,30 @@ def write_metrics(path: str | Path, rows: list[dict[str, float]]) -> None:
 
 class EpochMetricsLog(keras.callbacks.Callback):
     """Keras callback: after each epoch, append a row to metrics.csv with the epoch's losses,
-    its wall time in seconds, and its training speed in images per second."""
+    its wall time in seconds, and its training speed in images per second.
 
-    def __init__(self, path: str | Path, images_per_step: int):
+    ``resumed_epoch``: (epoch index, steps, seconds) of an epoch that an earlier session began;
+    its row counts them too (its losses are those of this session's part).
+    """
+
+    def __init__(self, path: str | Path, images_per_step: int, resumed_epoch: tuple[int, int, float] | None = None):
         super().__init__()
         self.path = Path(path)
         self.images_per_step = images_per_step
+        self.resumed_epoch = resumed_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
-        self._steps = 0
+        earlier_steps, earlier_seconds = (0, 0.0)
+        if self.resumed_epoch and self.resumed_epoch[0] == epoch:
+            earlier_steps, earlier_seconds = self.resumed_epoch[1:]
+            self.resumed_epoch = None
+        self._started = time.perf_counter() - earlier_seconds
+        self._earlier_steps = self._steps = earlier_steps
 
     def on_train_batch_end(self, batch, logs=None):
         # ``batch`` is the index of the last step run: with steps_per_execution > 1, Keras calls
         # this once per execution of several steps, so counting calls would undercount.
-        self._steps = batch + 1
+        self._steps = self._earlier_steps + batch + 1
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._started

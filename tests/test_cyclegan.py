@@ -173,10 +173,10 @@ def train_tiny(nb, home: Path, data_dir: Path, stop_after: int) -> gh.Run:
     schedule = lambda: nb.LinearDecayAfter(TINY["learning_rate"], TINY["steps_per_epoch"], 1, 1)  # noqa: E731
     gan.compile(keras.optimizers.Adam(schedule(), beta_1=0.5), keras.optimizers.Adam(schedule(), beta_1=0.5))
     run = gh.Run(env, "cyclegan_test", "run", TINY)
-    start = run.resume(gan, total_epochs=2)
-    data = gh.make_unpaired_dataset(train_a, train_b, size, 1, TINY["steps_per_epoch"], TINY["seed"], start_epoch=start)
-    gan.fit(data, epochs=stop_after, initial_epoch=start, steps_per_epoch=TINY["steps_per_epoch"],
-            callbacks=run.callbacks(images_per_step=1), shuffle=False, verbose=0)
+    run.resume(gan, total_epochs=stop_after)
+    run.fit(gan, lambda epoch, step: gh.make_unpaired_dataset(train_a, train_b, size, 1, TINY["steps_per_epoch"],
+                                                              TINY["seed"], start_epoch=epoch, start_step=step),
+            TINY["steps_per_epoch"], run.callbacks(images_per_step=1))
     return run
 
 

@@ -90,7 +90,9 @@ def test_quality_callback_logs_metrics_and_keeps_the_best_checkpoint(tmp_path, t
     assert resumed.best_so_far()["epoch"] == 2  # survives a resume
     resumed.on_epoch_end(4, {})  # the final epoch is always evaluated; equal value is not "better"
     assert gh.QualityDuringTraining.best_record(tmp_path)["epoch"] == 2
-    assert gh.load_checkpoint(tmp_path / "best.npz", model) == 2
+    assert gh.load_checkpoint(tmp_path / "best.npz", good) == 2  # the generator's weights ...
+    with pytest.raises(ValueError, match="holds 0 variables"):
+        gh.load_checkpoint(tmp_path / "best.npz", model)  # ... not the whole training state (Drive footprint)
     with pytest.raises(ValueError, match="best_metric"):
         gh.QualityDuringTraining(good, 8, images, extractor, tmp_path, best_metric="accuracy")
 

@@ -179,7 +179,7 @@ def test_damaged_config_json_without_checkpoints_is_set_aside_with_a_warning(env
     assert f"Warning: {run.config_path} is damaged" in out and "set aside as config.json.damaged-" in out
     (aside,) = run.folder.glob("config.json.damaged-*")
     assert aside.read_text() == "{not json"
-    assert json.loads(run.config_path.read_text())["params"] == PARAMS
+    assert json.loads(run.config_path.read_text())["params"] == {**PARAMS, "run_name": "r"}
 
 
 @pytest.mark.parametrize("damage", [

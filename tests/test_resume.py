@@ -40,7 +40,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, tiny_mnist_dir):
     assert resumed.checkpoints.epochs()[-1] == 3
     assert_same_state(straight.checkpoints.path(3), resumed.checkpoints.path(3))
     # The training really moved the weights (otherwise equality would prove nothing).
-    first, last = checkpoint_arrays(straight.checkpoints.path(1)), checkpoint_arrays(straight.checkpoints.path(3))
+    first, last = checkpoint_arrays(straight.checkpoints.path(2)), checkpoint_arrays(straight.checkpoints.path(3))
     assert any(not np.array_equal(x, y) for x, y in zip(first, last))
     # The metrics log has each epoch once, in order.
     assert [r["epoch"] for r in resumed.metrics()] == [1, 2, 3]
@@ -58,7 +58,7 @@ def test_finished_run_is_not_trained_again(tmp_path, tiny_mnist_dir, capsys):
 
 def test_keeps_only_the_last_k_checkpoints(tmp_path, tiny_mnist_dir):
     run = train(tmp_path, tiny_mnist_dir, "run", epochs=5)
-    assert run.checkpoints.epochs() == [3, 4, 5]
+    assert run.checkpoints.epochs() == [4, 5]  # the default: keep_checkpoints = 2
 
 
 def test_damaged_newest_checkpoint_falls_back_to_previous(tmp_path, tiny_mnist_dir, capsys):
@@ -67,7 +67,7 @@ def test_damaged_newest_checkpoint_falls_back_to_previous(tmp_path, tiny_mnist_d
     newest.write_bytes(newest.read_bytes()[:1000])  # e.g. a Drive upload cut off
     gan = TinyGAN(seed=3)
     gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam())
-    assert run.checkpoints.restore_latest(gan) == 2
+    assert run.checkpoints.restore_latest(gan) == (2, 0)
     assert "damaged" in capsys.readouterr().out
 
 
@@ -129,5 +129,5 @@ def test_sigkill_while_writing_a_checkpoint_leaves_the_last_good_one(tmp_path, t
     assert rerun.returncode == 0, output
     assert "Resuming after epoch 2 of 4" in output
     assert not list(folder.glob(".*.partial"))
-    assert gh.CheckpointFolder(folder).epochs() == [2, 3, 4]
+    assert gh.CheckpointFolder(folder).epochs() == [3, 4]
     assert (tmp_path / "runs" / "tiny_gan" / "run" / "generator.keras").exists()

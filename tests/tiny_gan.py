@@ -46,6 +46,21 @@ def TinyGAN(seed: int) -> keras.Model:
     return GAN(generator, discriminator, LATENT_DIM, seed)
 
 
+class StepClock(keras.callbacks.Callback):
+    """Test aid: a clock for `Run.fit` (``clock=``) that moves one minute per training step, so
+    minutes of time budget or checkpoint interval are steps. `train` adds it to the callbacks."""
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds += 60.0
+
+
 class SlowBatches(keras.callbacks.Callback):
     """Test aid: print progress and sleep after each batch so a test can kill mid-epoch."""
 
@@ -61,8 +76,9 @@ class SlowBatches(keras.callbacks.Callback):
 
 
 def train(home: Path, data_dir: Path, run_name: str, epochs: int, seed: int = 3,
-          batch_size: int = 32, delay_per_batch: float = 0.0) -> gh.Run:
-    """Train (or resume) the tiny GAN for `epochs` epochs under `home`; return the run."""
+          batch_size: int = 32, delay_per_batch: float = 0.0, clock=time.monotonic, **session) -> gh.Run:
+    """Train (or resume) the tiny GAN for `epochs` epochs under `home`; return the run.
+    ``session``: the parameters time_budget and checkpoint_every (minutes of ``clock``)."""
     old_home, os.environ["GAN_HOME"] = os.environ.get("GAN_HOME"), str(home)
     try:
         env = gh.setup(data_dir=data_dir, quiet=True)
@@ -72,20 +88,21 @@ def train(home: Path, data_dir: Path, run_name: str, epochs: int, seed: int = 3,
         else:
             os.environ["GAN_HOME"] = old_home
     gh.seed_everything(seed, deterministic=True)
-    params = {"dataset": "mnist", "epochs": epochs, "batch_size": batch_size, "seed": seed}
+    params = {"dataset": "mnist", "epochs": epochs, "batch_size": batch_size, "seed": seed, **session}
     images, labels = gh.load_mnist_family("mnist", "train", cache_dir=env.cache_dir, data_dir=env.data_dir)
     gan = TinyGAN(seed)
     gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
-    run = gh.Run(env, "tiny_gan", run_name, params)
-    start = run.resume(gan)
-    data = gh.make_dataset(images, labels, batch_size, seed=seed, start_epoch=start)
+    run = gh.Run(env, "tiny_gan", run_name, params, code=gan)
+    run.resume(gan)
     grid = gh.SampleGrid(gan.generator, gh.fixed_noise(16, LATENT_DIM, seed), run.samples_dir, show=False)
     callbacks = run.callbacks(images_per_step=batch_size, samples=grid)
     if delay_per_batch:
         callbacks.insert(0, SlowBatches(delay_per_batch))
-    if start < epochs:
-        gan.fit(data, epochs=epochs, initial_epoch=start, steps_per_epoch=gh.batches_per_epoch(len(images), batch_size),
-                callbacks=callbacks, shuffle=False, verbose=0)
+    if isinstance(clock, StepClock):
+        callbacks.insert(0, clock)
+    run.fit(gan, lambda epoch, step: gh.make_dataset(images, labels, batch_size, seed=seed, start_epoch=epoch,
+                                                     start_step=step),
+            gh.batches_per_epoch(len(images), batch_size), callbacks, clock=clock)
     run.finish(gan.generator)
     return run
 
@@ -131,10 +148,13 @@ if __name__ == "__main__":
     parser.add_argument("--delay-per-batch", type=float, default=0.0)
     parser.add_argument("--die-while-writing-epoch", type=int, default=0)
     parser.add_argument("--die-after-checkpoint-epoch", type=int, default=0)
+    parser.add_argument("--checkpoint-every-steps", type=int, default=0,
+                        help="a mid-epoch checkpoint every N steps (on a StepClock: a minute per step)")
     args = parser.parse_args()
     if args.die_while_writing_epoch:
         die_while_writing(args.die_while_writing_epoch)
     if args.die_after_checkpoint_epoch:
         die_after_checkpoint(args.die_after_checkpoint_epoch)
-    run = train(args.home, args.data_dir, args.run_name, args.epochs, delay_per_batch=args.delay_per_batch)
+    session = {"checkpoint_every": args.checkpoint_every_steps, "clock": StepClock()} if args.checkpoint_every_steps else {}
+    run = train(args.home, args.data_dir, args.run_name, args.epochs, delay_per_batch=args.delay_per_batch, **session)
     print(f"FINISHED {run.folder}", flush=True)
