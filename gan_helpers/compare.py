@@ -29,9 +29,11 @@ from .plots import new_figure, sample_paths, save_figure
 from .runs import read_metrics
 
 # The final evaluation (summary.json "evaluation", 10,000 samples) shown for every run.
-FINAL_METRICS = ["frechet_distance", "kid", "precision", "recall", "classifier_score", "classes_covered"]
+# The last two are measured for class-conditional generators only (None, and so left out of tables, otherwise).
+FINAL_METRICS = ["frechet_distance", "kid", "precision", "recall", "classifier_score", "classes_covered",
+                 "conditional_accuracy", "intra_class_frechet_distance"]
 # Metrics where smaller is better; every other quality metric is better when larger.
-LOWER_IS_BETTER = {"frechet_distance", "kid", "kl_from_uniform"}
+LOWER_IS_BETTER = {"frechet_distance", "kid", "kl_from_uniform", "intra_class_frechet_distance"}
 # The columns of the Markdown table after the run's name and parameters (the CSV has every field).
 SHOWN_COLUMNS = ["status", "epochs_done", *FINAL_METRICS, "best_frechet_distance", "best_epoch",
                  "train_seconds", "images_per_sec", "wall_seconds", "error"]

@@ -17,6 +17,9 @@ The functions here compare a real set with a generated ("fake") set:
 - ``class_coverage``: which classes the fakes fall into, and how far that histogram is from uniform.
 - ``classifier_score``: Inception-Score-style ``exp(E_x KL(p(y|x) || p(y)))``; up to
   ``num_classes`` for confident and varied predictions, 1 for uninformative ones.
+- ``conditional_accuracy`` and ``intra_class_frechet_distance``: for class-conditional generators,
+  how often the classifier sees the class that was asked for, and the Fréchet distance per class
+  (generated images of class c against real images of class c), averaged over the classes.
 - ``memorization_distance`` and ``mifid``: MiFID (Kaggle's "I'm Something of a Painter Myself"),
   the Fréchet distance divided by how close the fakes come to copying training images, when they
   come closer than a threshold.
@@ -372,6 +375,59 @@ def classifier_score(probabilities: np.ndarray, num_splits: int = 10) -> tuple[f
         scores.append(np.exp(kl_per_sample.mean()))
     scores = np.array(scores)
     return float(scores.mean()), float(scores.std())
+
+
+# --------------------------------------------------------------------------------------------------
+# Class-conditional metrics
+# --------------------------------------------------------------------------------------------------
+
+def check_labels(name: str, labels: np.ndarray, num_samples: int, num_classes: int | None = None) -> np.ndarray:
+    """Return ``labels`` as an int64 array of shape (num_samples,), with values in [0, num_classes)."""
+    labels = np.asarray(labels)
+    if labels.shape != (num_samples,):
+        raise ValueError(f"{name} has shape {labels.shape}; expected ({num_samples},), one class per sample.")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{name} has dtype {labels.dtype}; expected whole class numbers (ints).")
+    if num_classes is not None and len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)][0]
+        raise ValueError(f"{name} holds class {bad}, outside 0..{num_classes - 1}.")
+    return labels.astype(np.int64)
+
+
+def conditional_accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of samples whose predicted class (argmax of a row) is the class in ``labels``.
+
+    For a conditional generator, ``labels`` are the classes it was asked for and ``probabilities``
+    the classifier's output on its images: 1.0 means every image shows the requested class.
+    """
+    probabilities = check_features("probabilities", probabilities, minimum_samples=1)
+    labels = check_labels("labels", labels, len(probabilities), probabilities.shape[1])
+    return float(np.mean(np.argmax(probabilities, axis=1) == labels))
+
+
+def intra_class_frechet_distance(real_features: np.ndarray, real_labels: np.ndarray, fake_features: np.ndarray,
+                                 fake_labels: np.ndarray, num_classes: int | None = None) -> tuple[float, list[float]]:
+    """Mean over classes of the Fréchet distance between the real and the fake features of that class.
+
+    Returns (mean, per-class list). Every class in 0..num_classes-1 (default: 1 + the largest label)
+    needs at least 2 real and 2 fake samples; a generator that ignores its label gets a large value
+    even when its unconditional Fréchet distance is small.
+    """
+    real_features = check_features("real_features", real_features)
+    fake_features = check_features("fake_features", fake_features)
+    check_same_feature_dim("real_features", real_features, "fake_features", fake_features)
+    real_labels = check_labels("real_labels", real_labels, len(real_features))
+    fake_labels = check_labels("fake_labels", fake_labels, len(fake_features))
+    if num_classes is None:
+        num_classes = int(max(real_labels.max(), fake_labels.max())) + 1
+    per_class = []
+    for c in range(num_classes):
+        real_c, fake_c = real_features[real_labels == c], fake_features[fake_labels == c]
+        if len(real_c) < 2 or len(fake_c) < 2:
+            raise ValueError(f"class {c} has {len(real_c)} real and {len(fake_c)} fake sample(s); the intra-class "
+                             "Fréchet distance needs at least 2 of each per class. Pass more samples of every class.")
+        per_class.append(frechet_distance(real_c, fake_c))
+    return float(np.mean(per_class)), per_class
 
 
 # --------------------------------------------------------------------------------------------------

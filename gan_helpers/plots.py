@@ -172,6 +172,8 @@ class SampleGrid(keras.callbacks.Callback):
     or when ``n`` is the final epoch (``self.params["epochs"]``, if Keras provides it).
     The generator runs in inference mode (``training=False``): BatchNormalization uses its
     moving statistics and Dropout is off, so grids from different epochs are comparable.
+    A conditional generator also gets ``labels`` (one per noise vector; see
+    `gan_helpers.sampling.class_grid_inputs` for one row per class, with ``ncols`` the row length).
     """
 
     def __init__(
@@ -181,6 +183,8 @@ class SampleGrid(keras.callbacks.Callback):
         folder: str | Path,
         every: int = 1,
         show: bool = True,
+        labels: np.ndarray | None = None,
+        ncols: int | None = None,
     ):
         super().__init__()
         if every < 1:
@@ -190,13 +194,16 @@ class SampleGrid(keras.callbacks.Callback):
         self.folder = Path(folder)
         self.every = every
         self.show = show
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.int32)
+        self.ncols = ncols
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         epoch_number = epoch + 1
         final_epoch = (self.params or {}).get("epochs")
         if epoch_number % self.every != 0 and epoch_number != final_epoch:
             return
-        images = self.generator(self.noise, training=False)
-        path = save_grid(images, self.folder / f"epoch_{epoch_number:04d}.png")
+        inputs = self.noise if self.labels is None else [self.noise, self.labels]
+        images = self.generator(inputs, training=False)
+        path = save_grid(images, self.folder / f"epoch_{epoch_number:04d}.png", ncols=self.ncols)
         if self.show:
             show_image(path)

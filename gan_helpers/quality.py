@@ -9,6 +9,11 @@ sample count: numbers from another extractor or sample count are not comparable.
 The **floor** is the same metrics for real training images against real test images with the
 same sample count: what a perfect generator would score.
 
+A class-conditional generator (inputs ``[noise, label]``) is asked for every class equally often and
+also gets the *conditional accuracy* (the classifier sees the class asked for) and the *intra-class
+Fréchet distance* (per class, against the real test images of that class, averaged); for an
+unconditional generator those two are None, so every summary carries the same metric names.
+
 Inception-based FID/KID (`inception_metrics`) need the ImageNet weights of InceptionV3, which
 Keras downloads; where they cannot be fetched the function says so in one line and returns None.
 """
@@ -28,6 +33,7 @@ from .files import set_aside, write_atomically
 from .image_data import rgb_to_model_range
 from .performance import float32_policy
 from .plots import new_figure, save_figure
+from .sampling import balanced_labels, generator_inputs, is_conditional, num_classes
 
 # The full evaluation at the end of a run, and the cheaper one every few epochs during training.
 FULL_EVALUATION_SAMPLES = 10_000
@@ -35,16 +41,21 @@ TRAINING_EVALUATION_SAMPLES = 2_000
 
 # Which way is better, per metric (used for the "best" checkpoint).
 HIGHER_IS_BETTER = {"classifier_score": True, "precision": True, "recall": True, "classes_covered": True,
-                    "frechet_distance": False, "kid": False, "kl_from_uniform": False}
+                    "frechet_distance": False, "kid": False, "kl_from_uniform": False,
+                    "conditional_accuracy": True, "intra_class_frechet_distance": False}
 
 
 def generate_images(generator: keras.Model, num_images: int, latent_dim: int, seed: int,
-                    batch_size: int = 1000) -> np.ndarray:
+                    batch_size: int = 1000, labels: np.ndarray | None = None) -> np.ndarray:
     """``num_images`` float32 images from ``generator`` (inference mode) for fixed seeded noise; float32
-    whatever precision the generator computes in (a mixed-precision output layer gives bfloat16)."""
+    whatever precision the generator computes in (a mixed-precision output layer gives bfloat16).
+    A conditional generator gets ``labels`` (default: every class in turn, `sampling.balanced_labels`)."""
     noise = np.random.default_rng(seed).standard_normal((num_images, latent_dim), dtype=np.float32)
-    batches = [keras.ops.convert_to_numpy(keras.ops.cast(generator(noise[i:i + batch_size], training=False), "float32"))
-               for i in range(0, num_images, batch_size)]
+    inputs = generator_inputs(generator, noise, labels)
+    batches = []
+    for i in range(0, num_images, batch_size):
+        part = [x[i:i + batch_size] for x in inputs] if isinstance(inputs, list) else inputs[i:i + batch_size]
+        batches.append(keras.ops.convert_to_numpy(keras.ops.cast(generator(part, training=False), "float32")))
     return np.concatenate(batches)
 
 
@@ -54,8 +65,13 @@ def to_model_range(images: np.ndarray) -> np.ndarray:
 
 
 def compare(fake_images: np.ndarray, real_images: np.ndarray, extractor: Extractor,
-            kid_subsets: int = 100) -> dict:
-    """Every classifier metric for ``fake_images`` against ``real_images`` (both in [-1, 1])."""
+            kid_subsets: int = 100, fake_labels: np.ndarray | None = None,
+            real_labels: np.ndarray | None = None) -> dict:
+    """Every classifier metric for ``fake_images`` against ``real_images`` (both in [-1, 1]).
+
+    With ``fake_labels`` (the classes the images should show) also the conditional accuracy, and with
+    ``real_labels`` too the intra-class Fréchet distance; otherwise those two are None.
+    """
     fake_features, fake_probabilities = extractor.features_and_probabilities(fake_images)
     real_features, _ = extractor.features_and_probabilities(real_images)
     kid_mean, kid_std = metrics.kernel_inception_distance(
@@ -63,30 +79,54 @@ def compare(fake_images: np.ndarray, real_images: np.ndarray, extractor: Extract
     precision, recall = metrics.precision_recall(real_features, fake_features, k=3)
     coverage = metrics.class_coverage(fake_probabilities)
     score, score_std = metrics.classifier_score(fake_probabilities)
+    conditional = {"conditional_accuracy": None, "intra_class_frechet_distance": None}
+    if fake_labels is not None:
+        conditional["conditional_accuracy"] = metrics.conditional_accuracy(fake_probabilities, fake_labels)
+        if real_labels is not None:
+            mean, per_class = metrics.intra_class_frechet_distance(real_features, real_labels, fake_features, fake_labels,
+                                                                  num_classes=fake_probabilities.shape[1])
+            conditional.update(intra_class_frechet_distance=mean, intra_class_frechet_distances=per_class)
     return {
         "frechet_distance": metrics.frechet_distance(real_features, fake_features),
         "kid": kid_mean, "kid_std": kid_std,
         "precision": precision, "recall": recall,
         "classifier_score": score, "classifier_score_std": score_std,
         "classes_covered": coverage["classes_covered"], "kl_from_uniform": coverage["kl_from_uniform"],
-        "class_histogram": coverage["class_histogram"],
+        "class_histogram": coverage["class_histogram"], **conditional,
         "num_samples": len(fake_images), "num_reference": len(real_images),
         "extractor": extractor.describe(),
     }
 
 
 def quality_floor(train_images: np.ndarray, test_images: np.ndarray, extractor: Extractor, num_samples: int,
-          seed: int = 0) -> dict:
-    """The metrics of real training images (a random ``num_samples``) against the real test images."""
+          seed: int = 0, train_labels: np.ndarray | None = None, test_labels: np.ndarray | None = None) -> dict:
+    """The metrics of real training images (a random ``num_samples``) against the real test images.
+    With both label arrays, also the conditional metrics of real images (their own labels asked for)."""
     pick = np.random.default_rng(seed).choice(len(train_images), size=min(num_samples, len(train_images)), replace=False)
-    return compare(train_images[pick], test_images[:num_samples], extractor)
+    labelled = train_labels is not None and test_labels is not None
+    return compare(train_images[pick], test_images[:num_samples], extractor,
+                   fake_labels=np.asarray(train_labels)[pick] if labelled else None,
+                   real_labels=np.asarray(test_labels)[:num_samples] if labelled else None)
 
 
 def evaluate_generator(generator: keras.Model, latent_dim: int, test_images: np.ndarray, extractor: Extractor,
-                       num_samples: int = FULL_EVALUATION_SAMPLES, seed: int = 0) -> dict:
-    """Generate ``num_samples`` images and compare them with as many real test images."""
-    fake = generate_images(generator, num_samples, latent_dim, seed)
-    return compare(fake, test_images[:num_samples], extractor)
+                       num_samples: int = FULL_EVALUATION_SAMPLES, seed: int = 0,
+                       test_labels: np.ndarray | None = None) -> dict:
+    """Generate ``num_samples`` images and compare them with as many real test images.
+
+    A conditional generator is asked for every class equally often, and needs ``test_labels`` (the
+    test images' classes) for the intra-class Fréchet distance.
+    """
+    if not is_conditional(generator):
+        fake = generate_images(generator, num_samples, latent_dim, seed)
+        return compare(fake, test_images[:num_samples], extractor)
+    if test_labels is None:
+        raise ValueError(f"{generator.name} is conditional: pass test_labels= (the test images' classes) so the "
+                         "intra-class Fréchet distance can compare each class with its own real images.")
+    labels = balanced_labels(num_samples, num_classes(generator))  # every class equally often
+    fake = generate_images(generator, num_samples, latent_dim, seed, labels=labels)
+    return compare(fake, test_images[:num_samples], extractor, fake_labels=labels,
+                   real_labels=np.asarray(test_labels)[:num_samples])
 
 
 def metrics_table(model: dict, real_floor: dict, model_name: str = "model") -> str:
@@ -99,7 +139,14 @@ def metrics_table(model: dict, real_floor: dict, model_name: str = "model") -> s
             ("classes covered ↑", "classes_covered", "{:d}"),
             ("KL(class histogram ‖ uniform) ↓", "kl_from_uniform", "{:.4f}")]
     lines = [f"| metric | {model_name} | real train vs real test (floor) |", "|---|---|---|"]
-    lines += [f"| {label} | {fmt.format(model[key])} | {fmt.format(real_floor[key])} |" for label, key, fmt in rows]
+    if model.get("conditional_accuracy") is not None:
+        rows += [("conditional accuracy ↑", "conditional_accuracy", "{:.3f}"),
+                 ("intra-class Fréchet distance ↓", "intra_class_frechet_distance", "{:.3f}")]
+
+    def cell(record: dict, key: str, fmt: str) -> str:
+        return "–" if record.get(key) is None else fmt.format(record[key])
+
+    lines += [f"| {label} | {cell(model, key, fmt)} | {cell(real_floor, key, fmt)} |" for label, key, fmt in rows]
     extractor = model["extractor"]
     lines.append(f"\n{model['num_samples']:,} generated vs {model['num_reference']:,} test images; "
                  f"extractor {extractor['name']} (weights sha256 {extractor['weights_sha256'][:12]}…).")
@@ -121,9 +168,7 @@ def plot_class_histogram(histogram: list[float], path: str | Path, title: str = 
 class QualityDuringTraining(keras.callbacks.Callback):
     """Keras callback: every ``every`` epochs, evaluate the generator on ``num_samples`` images,
     add the metrics to the epoch's logs (so metrics.csv records them; put this callback before
-    the run's callbacks), and keep the evaluated generator's weights (only those: training does not
-    resume from them) in ``checkpoints/best.npz`` for the best value of ``best_metric``
-    (``gh.load_checkpoint(path, generator)`` loads them).
+    the run's callbacks), and keep ``checkpoints/best.npz`` for the best value of ``best_metric``.
 
     The best value so far is kept in ``checkpoints/best.json``, so it survives a resume. A damaged
     ``best.json`` is found when the callback is made (before training), set aside as
@@ -131,11 +176,12 @@ class QualityDuringTraining(keras.callbacks.Callback):
     evaluation (which then replaces ``best.npz``).
     """
 
-    LOGGED = ("frechet_distance", "kid", "precision", "recall", "classifier_score", "classes_covered")
+    LOGGED = ("frechet_distance", "kid", "precision", "recall", "classifier_score", "classes_covered",
+              "conditional_accuracy", "intra_class_frechet_distance")  # the last two: conditional generators
 
     def __init__(self, generator: keras.Model, latent_dim: int, test_images: np.ndarray, extractor: Extractor,
                  checkpoints_dir: str | Path, every: int = 1, num_samples: int = TRAINING_EVALUATION_SAMPLES,
-                 best_metric: str = "frechet_distance"):
+                 best_metric: str = "frechet_distance", test_labels: np.ndarray | None = None):
         super().__init__()
         if best_metric not in HIGHER_IS_BETTER:
             raise ValueError(f"best_metric={best_metric!r}: choose one of {', '.join(HIGHER_IS_BETTER)}.")
@@ -143,6 +189,7 @@ class QualityDuringTraining(keras.callbacks.Callback):
             raise ValueError(f"every={every}: evaluate at least every 1 epoch.")
         self.generator, self.latent_dim, self.extractor = generator, latent_dim, extractor
         self.test_images = test_images[:num_samples]
+        self.test_labels = None if test_labels is None else np.asarray(test_labels)[:num_samples]
         self.every, self.num_samples, self.best_metric = every, num_samples, best_metric
         self.best_path = Path(checkpoints_dir) / "best.npz"
         self.best_record_path = Path(checkpoints_dir) / "best.json"
@@ -177,13 +224,14 @@ class QualityDuringTraining(keras.callbacks.Callback):
         completed = epoch + 1
         if completed % self.every and completed != self.params.get("epochs"):
             return
-        result = evaluate_generator(self.generator, self.latent_dim, self.test_images, self.extractor, self.num_samples)
+        result = evaluate_generator(self.generator, self.latent_dim, self.test_images, self.extractor, self.num_samples,
+                                    test_labels=self.test_labels)
         if logs is not None:
-            logs.update({f"q_{name}": float(result[name]) for name in self.LOGGED})
+            logs.update({f"q_{name}": float(result[name]) for name in self.LOGGED if result.get(name) is not None})
         value, best = result[self.best_metric], self.best_so_far()
         better = best is None or (value > best["value"] if HIGHER_IS_BETTER[self.best_metric] else value < best["value"])
         if better:
-            save_checkpoint(self.best_path, self.generator, completed)  # the generator's weights only
+            save_checkpoint(self.best_path, self.model, completed)
             record = {"epoch": completed, "metric": self.best_metric, "value": float(value), "num_samples": self.num_samples}
             write_atomically(self.best_record_path, json.dumps(record, indent=2))
 

@@ -1,0 +1,78 @@
+"""Train GAN variants on real MNIST, one run each, and record the final evaluation beside the floor.
+
+    python benchmarks/variants.py dcgan-grid [--epochs 2]    # every DCGAN loss x d_norm
+    python benchmarks/variants.py conditional [--epochs 5]   # conditional_gan_mnist: cgan, acgan
+    python benchmarks/variants.py wgan-gp [--epochs 5]       # wgan_gp_mnist
+    [--mnist-dir ../shared/data/mnist] [--home ~/gan-notebooks] [-p NAME VALUE ...]
+
+Each run is the notebook at its defaults with the variant's parameters, `data_dir` and (if given)
+`epochs` set, executed with papermill (harness.run_notebook) as run `variants-<label>-e<epochs>`
+under --home: a run already complete there is not trained again, so the script can be stopped and
+restarted. Each run's summary.json (the notebook's own 10,000-sample evaluation and the
+real-vs-real floor) is added to benchmarks/results/variants.json under `<group>/<label>`, with the
+epochs, training time, dtype and machine, as soon as the run ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import harness
+
+RESULT = harness.RESULTS / "variants.json"
+METRICS = ["frechet_distance", "kid", "precision", "recall", "classifier_score", "classes_covered", "kl_from_uniform",
+           "conditional_accuracy", "intra_class_frechet_distance"]
+GROUPS = {
+    "dcgan-grid": [("dcgan_mnist", f"{loss}-{norm}", {"loss": loss, "d_norm": norm})
+                   for loss in ("ns", "mm", "lsgan", "hinge") for norm in ("batch", "spectral", "none")],
+    "conditional": [("conditional_gan_mnist", c, {"conditioning": c}) for c in ("cgan", "acgan")],
+    "wgan-gp": [("wgan_gp_mnist", "wgan_gp", {})],
+}
+
+
+def pick(record: dict | None) -> dict | None:
+    return None if record is None else {k: record.get(k) for k in METRICS + ["class_histogram"] if k in record}
+
+
+def main() -> None:
+    import gan_helpers as gh
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("group", choices=sorted(GROUPS))
+    parser.add_argument("--epochs", type=int, default=None, help="instead of the notebook's default")
+    parser.add_argument("--only", nargs="+", default=None, help="labels of the group to run (default: all)")
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("--mnist-dir", default=str(harness.SHARED_DATA / "mnist"))
+    parser.add_argument("--home", default=os.environ.get("GAN_HOME", str(Path.home() / "gan-notebooks")))
+    args = parser.parse_args()
+
+    results = json.loads(RESULT.read_text()) if RESULT.exists() else {}
+    results.pop("machine", None), results.pop("date", None)
+    for notebook, label, variant in GROUPS[args.group]:
+        if args.only and label not in args.only:
+            continue
+        parameters = {**variant, **harness.parse_parameters(args.p), "data_dir": args.mnist_dir}
+        if args.epochs is not None:
+            parameters["epochs"] = args.epochs
+        run_name = f"variants-{label}" + (f"-e{args.epochs}" if args.epochs is not None else "")
+        run = harness.run_notebook(notebook, parameters, args.home, run_name=run_name)
+        summary, params = run.summary(), run.config()["params"]
+        print(f"{notebook} {label}: {summary['epochs']} epochs, notebook ran in {run.wall_seconds:.0f} s", flush=True)
+        results[f"{args.group}/{label}"] = {
+            "notebook": notebook, "label": label, "variant": variant, "parameters": params,
+            "epochs": summary["epochs"], "train_seconds": summary["train_seconds"],
+            "wall_seconds": round(run.wall_seconds, 1), "machine": harness.machine(),
+            "precision": gh.choose_precision(params.get("precision", "float32")),
+            "evaluation": pick(summary["evaluation"]), "floor": pick(summary["floor"]),
+            "evaluation_without_ema": pick(summary.get("evaluation_without_ema")),
+            "images_per_sec": [row.get("images_per_sec") for row in run.metrics()],
+        }
+        harness.write_result(RESULT, results)
+    print("tables: python benchmarks/report.py")
+
+
+if __name__ == "__main__":
+    main()
