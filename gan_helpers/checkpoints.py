@@ -51,7 +51,7 @@ class Position(NamedTuple):
     step: int = 0
 
     def __str__(self) -> str:
-        return f"epoch {self.epoch}" + (f", step {self.step} of epoch {self.epoch + 1}" if self.step else "")
+        return f"step {self.step} of epoch {self.epoch + 1}" if self.step else f"the end of epoch {self.epoch}"
 
 
 # ---------------------------------------------------------------- what a checkpoint holds

@@ -233,8 +233,10 @@ class Run:
             print(f"New run: {self.folder}")
         elif epochs is not None and start.epoch >= epochs:
             print(f"Run is complete ({start.epoch}/{epochs} epochs); not training again. Results: {self.folder}")
+        elif start.step:
+            print(f"Resuming at {start} (of {epochs}): {self.folder}")
         else:
-            print(f"Resuming after {start} of {epochs}: {self.folder}")
+            print(f"Resuming after epoch {start.epoch} of {epochs}: {self.folder}")
         return start
 
     @property

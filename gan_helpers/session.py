@@ -99,8 +99,8 @@ class SessionControl(keras.callbacks.Callback):
         self.stopped = (reason, position)
         minutes = (self.clock() - self.started) / 60
         raise TrainingPaused(
-            f"Stopped ({reason}) after {minutes:.1f} minutes of training, at {position} of "
-            f"{self.total_epochs} epochs; a checkpoint is saved. Run the notebook again to continue from there.")
+            f"Stopped ({reason}) after {minutes:.1f} minutes of training, at {position} (of {self.total_epochs}); "
+            "a checkpoint is saved. Run the notebook again to continue from there.")
 
 
 @contextlib.contextmanager

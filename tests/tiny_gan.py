@@ -62,21 +62,26 @@ class StepClock(keras.callbacks.Callback):
 
 
 class SlowBatches(keras.callbacks.Callback):
-    """Test aid: print progress and sleep after each batch so a test can kill mid-epoch."""
+    """Test aid: before each step, print how many steps of the run are done (``STEP <n>``; every
+    callback of step n has run) and sleep, so that a test can kill the process mid-epoch."""
 
-    def __init__(self, delay: float):
+    def __init__(self, delay: float, steps_per_epoch: int):
         super().__init__()
-        self.delay = delay
+        self.delay, self.steps_per_epoch = delay, steps_per_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
         print(f"EPOCH_BEGIN {epoch + 1}", flush=True)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
+        done_before = self.epoch * self.steps_per_epoch + self.steps_per_epoch - self.params["steps"]
+        print(f"STEP {done_before + batch}", flush=True)
         time.sleep(self.delay)
 
 
 def train(home: Path, data_dir: Path, run_name: str, epochs: int, seed: int = 3,
-          batch_size: int = 32, delay_per_batch: float = 0.0, clock=time.monotonic, **session) -> gh.Run:
+          batch_size: int = 32, delay_per_batch: float = 0.0, clock=time.monotonic,
+          extra_callbacks: list | None = None, **session) -> gh.Run:
     """Train (or resume) the tiny GAN for `epochs` epochs under `home`; return the run.
     ``session``: the parameters time_budget and checkpoint_every (minutes of ``clock``)."""
     old_home, os.environ["GAN_HOME"] = os.environ.get("GAN_HOME"), str(home)
@@ -96,13 +101,15 @@ def train(home: Path, data_dir: Path, run_name: str, epochs: int, seed: int = 3,
     run.resume(gan)
     grid = gh.SampleGrid(gan.generator, gh.fixed_noise(16, LATENT_DIM, seed), run.samples_dir, show=False)
     callbacks = run.callbacks(images_per_step=batch_size, samples=grid)
+    steps_per_epoch = gh.batches_per_epoch(len(images), batch_size)
     if delay_per_batch:
-        callbacks.insert(0, SlowBatches(delay_per_batch))
+        callbacks.insert(0, SlowBatches(delay_per_batch, steps_per_epoch))
     if isinstance(clock, StepClock):
         callbacks.insert(0, clock)
+    callbacks.extend(extra_callbacks or [])
     run.fit(gan, lambda epoch, step: gh.make_dataset(images, labels, batch_size, seed=seed, start_epoch=epoch,
                                                      start_step=step),
-            gh.batches_per_epoch(len(images), batch_size), callbacks, clock=clock)
+            steps_per_epoch, callbacks, clock=clock)
     run.finish(gan.generator)
     return run
 
