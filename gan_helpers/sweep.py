@@ -58,7 +58,7 @@ class SweepRun:
     params: dict[str, Any]  # everything injected: fixed + swept + run_name
     folder: str  # <root>/runs/<experiment>/<run_name>
     notebook: str  # the executed notebook
-    status: str = "pending"  # pending | running | done | failed | interrupted
+    status: str = "pending"  # pending | running | done | paused (stopped by its time budget) | failed | interrupted
     error: str | None = None
     wall_seconds: float | None = None
     ran: bool = False  # executed by this call (False: finished before)
@@ -181,6 +181,10 @@ def plan_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | It
     0..N-1 (S..S+N-1 when ``fixed`` sets ``seed=S``). Raises ``ValueError`` naming the bad input.
     """
     defaults = notebook_parameters(notebook)
+    specs = parameter_specs(notebook)
+    for name, spec in specs.items():  # a number's form annotation wins over its default's type (0 for 0.0)
+        if spec.kind == "float" and isinstance(defaults.get(name), int) and not isinstance(defaults[name], bool):
+            defaults[name] = float(defaults[name])
     if grid is None:
         grid = {}
     elif not isinstance(grid, dict):
@@ -213,7 +217,7 @@ def plan_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | It
             raise ValueError(f"Grid {name!r} lists a value twice: {typed}.")
         typed_grid[name] = typed
     typed_fixed = {name: cast_value(name, value, defaults[name]) for name, value in fixed.items()}
-    choices = {name: spec for name, spec in parameter_specs(notebook).items() if spec.kind == "choice"}
+    choices = {name: spec for name, spec in specs.items() if spec.kind == "choice"}
     for name, values in [*typed_grid.items(), *((n, [v]) for n, v in typed_fixed.items())]:
         for value in values:
             if name in choices:  # a dropdown's value, refused now rather than in every run
@@ -265,7 +269,7 @@ def execute_run(notebook: str | Path, run: SweepRun, kernel_name: str | None = N
     try:
         execute_notebook(notebook, run.notebook, run.params, kernel_name)
     except papermill.PapermillExecutionError as error:
-        run.status = "failed"
+        run.status = "paused" if error.ename == "TrainingPaused" else "failed"  # a time budget, say: resumable
         run.error = f"{error.ename}: {error.evalue} (in cell [{error.exec_count}]; read {run.notebook})"
     except Exception as error:  # the kernel died, a cell timed out, the notebook could not be read ...
         run.status = "failed"
@@ -309,7 +313,7 @@ def summarize(out: str | Path, runs: list[SweepRun], metric: str = DEFAULT_METRI
     compare.write_csv(rows, out / "summary.csv")
     short_rows = [{**row, "error": row["error"] and row["error"].replace(f"{out.resolve()}/", "")} for row in rows]
     plots = compare.plot_metric_vs_parameters(records, metric, parameters, out / "plots")
-    counts = {s: sum(r.status == s for r in runs) for s in ("done", "failed", "running", "pending", "interrupted")}
+    counts = {s: sum(r.status == s for r in runs) for s in ("done", "paused", "failed", "running", "pending", "interrupted")}
     lines = [f"# Sweep {out.name}", "",
              f"Notebook `{notebook}` · {len(runs)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
              + f" · updated {time.strftime('%Y-%m-%d %H:%M:%S')}", "",
@@ -361,13 +365,16 @@ def run_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | Ite
             raise
         write_state(out, notebook, runs, metric)
         summarize(out, runs, metric, notebook)
-        outcome = f"done in {run.wall_seconds:.0f} s" if run.status == "done" else f"FAILED: {run.error}"
+        outcome = {"done": f"done in {run.wall_seconds:.0f} s",
+                   "paused": f"paused after {run.wall_seconds:.0f} s (run the sweep again to continue): {run.error}"
+                   }.get(run.status, f"FAILED: {run.error}")
         (bar.write if progress else print)(f"{run.run_name}: {outcome}")
     bar.close()
     summarize(out, runs, metric, notebook)
     failed = [run for run in runs if run.status == "failed"]
-    print(f"{len(runs) - len(failed)}/{len(runs)} runs done" + (f", {len(failed)} failed" if failed else "")
-          + f". Table: {out / 'summary.md'}")
+    paused = [run for run in runs if run.status == "paused"]
+    print(f"{len(runs) - len(failed) - len(paused)}/{len(runs)} runs done" + (f", {len(paused)} paused" if paused else "")
+          + (f", {len(failed)} failed" if failed else "") + f". Table: {out / 'summary.md'}")
     return runs
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import papermill as pm
 import pytest
 
+import gan_helpers as gh
 from gan_helpers import sweep
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -233,3 +234,21 @@ def test_a_parameter_and_a_result_of_one_name_both_reach_the_table():
     assert [row["precision_result"] for row in rows] == [0.72, 0.71]
     table = compare.markdown_table(rows, ["precision"])
     assert "mixed_bfloat16" in table and "0.71" in table
+
+
+def test_a_run_stopped_by_its_time_budget_is_paused_and_the_next_sweep_continues_it(smoke_home, tmp_path, capsys):
+    """The notebook's time_budget through papermill: its first step already exceeds 0.0001 minutes,
+    so the run stops there after a checkpoint (TrainingPaused); the same sweep without a budget
+    continues that run from that step (not from scratch) and finishes it."""
+    out = tmp_path / "budget"
+    (run,) = sweep.run_sweep(NOTEBOOK, out, grid=["seed=5"], fixed={"time_budget": "0.0001"}, progress=False)
+    assert run.status == "paused" and "TrainingPaused: Stopped (time budget of 0.0001 minutes reached)" in run.error
+    assert "0/1 runs done, 1 paused" in capsys.readouterr().out
+    positions = gh.CheckpointFolder(Path(run.folder) / "checkpoints").positions()
+    assert positions == [(0, 1)] and not (Path(run.folder) / "summary.json").exists()
+    config = json.loads((Path(run.folder) / "config.json").read_text())
+    assert config["sessions"][-1]["at"] == "step 1 of epoch 1"
+
+    (again,) = sweep.run_sweep(NOTEBOOK, out, grid=["seed=5"], fixed={"time_budget": "0"}, progress=False)
+    assert again.status == "done"
+    assert "Resuming at step 1 of epoch 1" in output_text(Path(again.notebook))
