@@ -25,7 +25,6 @@ before it builds its models:
 from __future__ import annotations
 
 import contextlib
-import statistics
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
