@@ -24,7 +24,7 @@ One module per concern, each readable on its own:
 """
 
 from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, load_checkpoint, save_checkpoint
-from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset
+from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset, require_labels
 from .environment import Environment, setup, smoke_mode, warn_if_no_gpu
 from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveError, find_unpaired_dataset,
                          iter_image_batches, list_images, load_images, make_unpaired_dataset, rgb_to_model_range,

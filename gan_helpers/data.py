@@ -337,6 +337,28 @@ def file_md5(path: str | Path) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+def require_labels(labels: np.ndarray | None, num_images: int, parameter: str, value: object) -> int:
+    """Check that every one of ``num_images`` training images has a class label (a whole number
+    >= 0) and return the number of classes (1 + the largest label).
+
+    A conditional GAN needs them: ``parameter=value`` (e.g. ``conditioning='cgan'``) is named in the
+    ValueError raised for missing, misshapen or non-integer labels, with what to do instead.
+    """
+    fix = ("Use a labelled dataset (dataset 'mnist' or 'fashion_mnist'), or an unconditional notebook "
+           "(dcgan_mnist, wgan_gp_mnist) for unlabelled images.")
+    if labels is None:
+        raise ValueError(f"Parameter {parameter}={value!r} needs a class label for every training image, "
+                         f"but the data has no labels. {fix}")
+    labels = np.asarray(labels)
+    if labels.shape != (num_images,) or not np.issubdtype(labels.dtype, np.integer) or (
+            num_images and labels.min() < 0):
+        raise ValueError(f"Parameter {parameter}={value!r} needs one class label (a whole number >= 0) per training "
+                         f"image: {num_images} images but labels of shape {labels.shape} and dtype {labels.dtype}. {fix}")
+    if num_images == 0:
+        raise ValueError(f"Parameter {parameter}={value!r} needs labelled training images, but there are none.")
+    return int(labels.max()) + 1
+
+
 def batches_per_epoch(num_examples: int, batch_size: int) -> int:
     """Number of full batches in one epoch (the last partial batch is dropped)."""
     if batch_size < 1:
