@@ -158,6 +158,55 @@ def cyclegan() -> str:
     return table(["CycleGAN", "measured", "machine"], rows)
 
 
+def variants() -> str:
+    """variants.json: WGAN-GP, cGAN, AC-GAN and the DCGAN's defaults with every metric, then the floor;
+    below, the DCGAN's loss × d_norm grid, one cell per run."""
+    data = load("variants.json")
+    runs = {key: r for key, r in data.items() if "/" in key}
+
+    def number(value, digits: int) -> str:
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    def shares(e) -> str:
+        histogram = e.get("class_histogram") or []
+        return f"{100 * min(histogram):.0f}–{100 * max(histogram):.0f}" if histogram else ""
+
+    def row(name, r, e) -> list:
+        accuracy = e.get("conditional_accuracy")
+        return [name, r["epochs"] if r else "", f"{r['train_seconds'] / 60:.1f}" if r else "",
+                number(e["frechet_distance"], 1), number(e["kid"], 2), number(e["precision"], 2), number(e["recall"], 2),
+                number(e["classifier_score"], 2), e["classes_covered"], shares(e),
+                number(None if accuracy is None else 100 * accuracy, 1),
+                number(e.get("intra_class_frechet_distance"), 1), short_machine(r.get("machine")) if r else ""]
+
+    names = {"wgan-gp/wgan_gp": "WGAN-GP", "conditional/cgan": "cGAN", "conditional/acgan": "AC-GAN",
+             "dcgan-grid/ns-batch": "DCGAN (`ns`, `batch`)"}
+    rows = [row(name, runs[key], runs[key]["evaluation"]) for key, name in names.items() if key in runs]
+    floor = next((r["floor"] for r in runs.values() if r["floor"].get("conditional_accuracy") is not None),
+                 next(iter(runs.values()))["floor"])
+    rows.append(row("real vs real (floor)", None, floor))
+    first = table(["run", "epochs", "train min", "FD", "KID", "precision", "recall", "score", "classes", "class %",
+                   "cond. acc. %", "intra-class FD", "machine"], rows)
+
+    norms = ("batch", "spectral", "none")
+    grid = []
+    for loss in ("ns", "mm", "lsgan", "hinge"):
+        cells, machines = [], set()
+        for norm in norms:
+            r = runs.get(f"dcgan-grid/{loss}-{norm}")
+            if r is None:
+                cells.append("not measured")
+                continue
+            e = r["evaluation"]
+            machines.add(f"{short_machine(r.get('machine'))}, {r['epochs']} ep.")
+            cells.append(f"{e['classifier_score']:.2f} · {e['frechet_distance']:.1f} · {e['kid']:.2f} · "
+                         f"{e['precision']:.2f} · {e['recall']:.2f} · {shares(e)}")
+        grid.append([f"`{loss}`", *cells, "; ".join(sorted(machines))])
+    second = table(["`loss` \\ `d_norm`: score · FD · KID · precision · recall · class %",
+                    *(f"`{n}`" for n in norms), "machine, epochs"], grid)
+    return first + "\n\n" + second
+
+
 def other() -> str:
     simple, classifiers = load("simple_gan_real_mnist.json"), load("classifiers.json")
     rows = [[f"Simple GAN, defaults on real MNIST ({simple['epochs']} epochs)",
@@ -172,6 +221,7 @@ def other() -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
     "step-ab": step_ab, "precision-sweep": precision_sweep, "cyclegan": cyclegan, "other": other,
+    "variants": variants,
 }
 
 
