@@ -19,6 +19,7 @@ from PIL import Image
 import gan_helpers as gh
 from fake_data import write_tiny_unpaired
 from notebook_code import notebook_definitions
+from tiny_gan import StepClock
 
 NOTEBOOK = "cyclegan_monet2photo.ipynb"
 
@@ -159,8 +160,9 @@ TINY = dict(image_size=32, n_res_blocks=1, batch_size=1, epochs=1, decay_epochs=
             learning_rate=2e-4, beta_1=0.5, steps_per_epoch=3)
 
 
-def train_tiny(nb, home: Path, data_dir: Path, stop_after: int) -> gh.Run:
-    """The notebook's training section at a tiny size, stopping after `stop_after` epochs."""
+def train_tiny(nb, home: Path, data_dir: Path, stop_after: int, time_budget: float = 0) -> gh.Run:
+    """The notebook's training section at a tiny size, stopping after `stop_after` epochs (or, with
+    ``time_budget``, after that many steps: a StepClock makes each step a minute)."""
     os.environ["GAN_HOME"] = str(home)
     env = gh.setup(data_dir=data_dir, quiet=True)
     gh.seed_everything(TINY["seed"], deterministic=True)
@@ -172,11 +174,12 @@ def train_tiny(nb, home: Path, data_dir: Path, stop_after: int) -> gh.Run:
                       nb.build_discriminator(size), pool_size=TINY["pool_size"], seed=TINY["seed"])
     schedule = lambda: nb.LinearDecayAfter(TINY["learning_rate"], TINY["steps_per_epoch"], 1, 1)  # noqa: E731
     gan.compile(keras.optimizers.Adam(schedule(), beta_1=0.5), keras.optimizers.Adam(schedule(), beta_1=0.5))
-    run = gh.Run(env, "cyclegan_test", "run", TINY)
+    run = gh.Run(env, "cyclegan_test", "run", {**TINY, "time_budget": time_budget})
     run.resume(gan, total_epochs=stop_after)
+    clock = StepClock()
     run.fit(gan, lambda epoch, step: gh.make_unpaired_dataset(train_a, train_b, size, 1, TINY["steps_per_epoch"],
                                                               TINY["seed"], start_epoch=epoch, start_step=step),
-            TINY["steps_per_epoch"], run.callbacks(images_per_step=1))
+            TINY["steps_per_epoch"], [clock, *run.callbacks(images_per_step=1)], clock=clock)
     return run
 
 
@@ -218,6 +221,21 @@ def test_resume_equals_uninterrupted_run_including_pools_and_schedule(nb, tmp_pa
 # --------------------------------------------------------------------------------------------------
 # Export: the saved generators load in a fresh process and translate
 # --------------------------------------------------------------------------------------------------
+
+def test_a_session_stopped_inside_an_epoch_resumes_exactly_including_pools_and_schedule(nb, tmp_path, monkeypatch):
+    """Stopped by its time budget after step 2 of epoch 2 (of 3 steps), then continued: the same
+    weights, optimizer moments, learning-rate position and image pools as an uninterrupted run."""
+    monkeypatch.setenv("GAN_HOME", str(tmp_path))
+    data_dir = write_tiny_unpaired(tmp_path / "data")
+    straight = train_tiny(nb, tmp_path / "straight", data_dir, stop_after=2)
+    with pytest.raises(gh.TrainingPaused, match="at step 2 of epoch 2"):
+        train_tiny(nb, tmp_path / "stopped", data_dir, stop_after=2, time_budget=5)
+    resumed = train_tiny(nb, tmp_path / "stopped", data_dir, stop_after=2, time_budget=0)
+    a, b = checkpoint_arrays(straight.checkpoints.path(2)), checkpoint_arrays(resumed.checkpoints.path(2))
+    assert len(a) == len(b)
+    for (name, x), y in zip(a.items(), b.values()):
+        np.testing.assert_array_equal(x, y, err_msg=name)
+
 
 def test_saved_generator_translates_an_image_in_a_fresh_process(nb, tmp_path):
     keras.utils.set_random_seed(3)

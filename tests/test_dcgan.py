@@ -78,3 +78,33 @@ def test_checkpoint_restores_the_average(nb, tmp_path):
     assert gh.load_checkpoint(tmp_path / "epoch_0001.npz", fresh) == 1
     for restored, saved in zip(weights(fresh.ema_generator), weights(gan.ema_generator)):
         np.testing.assert_array_equal(restored, saved)
+
+
+def test_a_session_stopped_inside_an_epoch_resumes_exactly_with_the_average(nb, tmp_path, tiny_mnist_dir):
+    """The DCGAN's run stopped by its time budget at step 3 of epoch 2 (of 8), then continued: the
+    same generator, discriminator, averaged generator and optimizer state as an uninterrupted run."""
+    from tiny_gan import StepClock
+
+    images, labels = gh.load_mnist_family("mnist", "train", cache_dir=tmp_path, data_dir=tiny_mnist_dir)
+    env = gh.Environment(root=tmp_path, data_dir=None, in_colab=False, smoke=False, device="CPU")
+
+    def train(name: str, time_budget: float) -> gh.Run:
+        gh.seed_everything(0, deterministic=True)
+        gan = make_gan(nb, 0.999)
+        run = gh.Run(env, "dcgan_test", name, {"epochs": 2, "time_budget": time_budget}, code=gan)
+        run.resume(gan)
+        clock = StepClock()
+        run.fit(gan, lambda epoch, step: gh.make_dataset(images, labels, 32, seed=0, start_epoch=epoch,
+                                                         start_step=step),
+                8, [clock, *run.callbacks(images_per_step=32)], clock=clock)
+        return run
+
+    straight = train("straight", 0)
+    with pytest.raises(gh.TrainingPaused, match="at step 3 of epoch 2"):
+        train("stopped", 11)
+    resumed = train("stopped", 0)
+    with np.load(straight.checkpoints.path(2)) as a, np.load(resumed.checkpoints.path(2)) as b:
+        assert a.files == b.files
+        for name in a.files:
+            if name != "meta":
+                np.testing.assert_array_equal(a[name], b[name], err_msg=name)
