@@ -11,7 +11,8 @@ One module per concern, each readable on its own:
 - ``translate``: load a run's saved image-to-image generators and translate an image in one call
 - ``sampling``: draw images from any run's saved generator (conditional or not) in one call
 - ``runs``: run folders, config.json, metrics.csv, summary.json, generator.keras
-- ``checkpoints``: atomic checkpoints and exact resume
+- ``checkpoints``: atomic checkpoints and exact resume, at an epoch's end or inside one
+- ``session``: a session that ends well: time budget, checkpoints every few minutes, the stop button
 - ``progress``: training progress that fits the place (a replaced line in a notebook, a line per epoch)
 - ``plots``: sample grids, loss curves, GIFs
 - ``files``: atomic writes that survive a kill and work on Drive
@@ -23,7 +24,7 @@ One module per concern, each readable on its own:
 - ``compare``: read run folders into one table, plot their metrics and samples side by side
 """
 
-from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, load_checkpoint, save_checkpoint
+from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, Position, load_checkpoint, save_checkpoint
 from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset, require_labels
 from .environment import Environment, setup, smoke_mode, warn_if_no_gpu
 from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveError, find_unpaired_dataset,
@@ -41,6 +42,7 @@ from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_g
                       inception_features, inception_metrics, load_inception, metrics_table, plot_class_histogram,
                       quality_floor, to_model_range)
 from .runs import Run, read_metrics
+from .session import SessionControl, TrainingPaused
 from .translate import load_generator, translate
 from .sampling import class_grid_inputs, sample, save_samples
 from . import compare  # gh.compare.collect_runs(...) etc.

@@ -168,7 +168,9 @@ def plot_class_histogram(histogram: list[float], path: str | Path, title: str = 
 class QualityDuringTraining(keras.callbacks.Callback):
     """Keras callback: every ``every`` epochs, evaluate the generator on ``num_samples`` images,
     add the metrics to the epoch's logs (so metrics.csv records them; put this callback before
-    the run's callbacks), and keep ``checkpoints/best.npz`` for the best value of ``best_metric``.
+    the run's callbacks), and keep the evaluated generator's weights (only those: training does not
+    resume from them) in ``checkpoints/best.npz`` for the best value of ``best_metric``
+    (``gh.load_checkpoint(path, generator)`` loads them).
 
     The best value so far is kept in ``checkpoints/best.json``, so it survives a resume. A damaged
     ``best.json`` is found when the callback is made (before training), set aside as
@@ -231,7 +233,7 @@ class QualityDuringTraining(keras.callbacks.Callback):
         value, best = result[self.best_metric], self.best_so_far()
         better = best is None or (value > best["value"] if HIGHER_IS_BETTER[self.best_metric] else value < best["value"])
         if better:
-            save_checkpoint(self.best_path, self.model, completed)
+            save_checkpoint(self.best_path, self.generator, completed)  # the generator's weights only
             record = {"epoch": completed, "metric": self.best_metric, "value": float(value), "num_samples": self.num_samples}
             write_atomically(self.best_record_path, json.dumps(record, indent=2))
 
