@@ -5,9 +5,9 @@ lost, where it resumes, and whether it ends with the weights of an uninterrupted
 
 Runs the CycleGAN notebook through papermill three times on real monet2photo (64 px, 6 residual
 blocks, 2 epochs of ``--images-per-epoch`` steps, ``checkpoint_every`` 2 minutes, deterministic ops):
-an uninterrupted reference; a run killed with SIGKILL (the papermill process and its kernel)
-``--kill-after`` seconds after its first checkpoint inside epoch 2; the same command again, which
-resumes it. Writes ``results/survival.json``: when it was killed, the newest checkpoint then (its
+an uninterrupted reference (or ``--reference HOME``, one made earlier with the same parameters); a
+run killed with SIGKILL (the papermill process and its kernel) ``--kill-after`` seconds after its first
+checkpoint inside an epoch; the same command again, which resumes it. Writes ``results/survival.json``: when it was killed, the newest checkpoint then (its
 age is the training lost), the position the re-run resumed from, and the largest difference
 between the final weights of the two runs.
 """
@@ -63,8 +63,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--monet-dir", default=str(harness.SHARED_DATA / "monet2photo"))
     parser.add_argument("--images-per-epoch", type=int, default=400)
-    parser.add_argument("--kill-after", type=float, default=60.0,
-                        help="seconds after the first checkpoint inside epoch 2 at which the run is killed")
+    parser.add_argument("--kill-after", type=float, default=45.0,
+                        help="seconds after the first checkpoint inside an epoch at which the run is killed")
+    parser.add_argument("--reference", default=None, help="GAN_HOME of an uninterrupted run made earlier")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     parser.add_argument("--out", default=str(harness.RESULTS / "survival.json"))
     args = parser.parse_args()
@@ -74,19 +75,20 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gan-survival-"))
     print(f"Working in {work}")
 
-    started = time.time()
-    reference = launch(work / "reference", parameters, work / "reference.log")
-    assert reference.wait() == 0, (work / "reference.log").read_text()[-3000:]
-    reference_seconds = time.time() - started
-    print(f"reference: {reference_seconds / 60:.1f} min")
+    reference_home, reference_seconds = Path(args.reference or work / "reference"), None
+    if not args.reference:
+        started = time.time()
+        reference = launch(reference_home, parameters, work / "reference.log")
+        assert reference.wait() == 0, (work / "reference.log").read_text()[-3000:]
+        reference_seconds = time.time() - started
+        print(f"reference: {reference_seconds / 60:.1f} min")
 
     killed_home = work / "killed"
     checkpoints = killed_home / "runs" / "cyclegan_monet2photo" / parameters["run_name"] / "checkpoints"
     started = time.time()
     victim = launch(killed_home, parameters, work / "killed.log")
-    while not any(epoch == epochs - 1 and step for epoch, step, _ in
-                  (checkpoint_positions(checkpoints) if checkpoints.exists() else [])):
-        assert victim.poll() is None, "the run ended before a checkpoint inside its last epoch"
+    while not any(step for _, step, _ in (checkpoint_positions(checkpoints) if checkpoints.exists() else [])):
+        assert victim.poll() is None, "the run ended before a checkpoint inside an epoch"
         time.sleep(2)
     time.sleep(args.kill_after)
     os.killpg(victim.pid, signal.SIGKILL)
@@ -102,13 +104,13 @@ def main() -> None:
     text = "".join("".join(o.get("text", "")) for c in executed["cells"] for o in c.get("outputs", []))
     resumed = re.search(r"Resuming (at step \d+ of epoch \d+|after epoch \d+)", text)
 
-    a = final_arrays(work / "reference" / "runs" / "cyclegan_monet2photo" / parameters["run_name"], epochs)
+    a = final_arrays(reference_home / "runs" / "cyclegan_monet2photo" / parameters["run_name"], epochs)
     b = final_arrays(killed_home / "runs" / "cyclegan_monet2photo" / parameters["run_name"], epochs)
     differences = [float(np.max(np.abs(a[name].astype(np.float64) - b[name].astype(np.float64))))
                    for name in a if a[name].size]
     result = {
         "parameters": parameters,
-        "reference_minutes": round(reference_seconds / 60, 2),
+        "reference_minutes": round(reference_seconds / 60, 2) if reference_seconds else None,
         "killed_after_launch_seconds": round(killed_at - started, 1),
         "newest_checkpoint_at_kill": {"epoch": newest[0], "step": newest[1],
                                       "age_seconds": round(killed_at - newest[2], 1)},
