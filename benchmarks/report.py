@@ -212,9 +212,23 @@ def other() -> str:
     rows = [[f"Simple GAN, defaults on real MNIST ({simple['epochs']} epochs)",
              f"{simple['train_seconds'] / 60:.1f} min, {simple['mean_images_per_sec']:,.0f} images/s",
              short_machine(simple.get("machine"))]]
-    rows += [[f"{name} feature classifier ({c['epochs']} epochs)",
-              f"test accuracy {100 * c['test_accuracy']:.2f}%, {c['training_seconds']:.0f} s", "not recorded"]
-             for name, c in classifiers.items() if name != "machine"]
+    accuracies = [f"{name} {100 * c['test_accuracy']:.2f}% ({c['epochs']} epochs, {c['training_seconds']:.0f} s)"
+                  for name, c in classifiers.items() if name != "machine"]
+    rows.append(["feature classifiers of the quality metrics: test accuracy", "; ".join(accuracies), "not recorded"])
+    if (RESULTS / "survival.json").exists():
+        s, p = load("survival.json"), load("survival.json")["parameters"]
+        at = s["newest_checkpoint_at_kill"]
+        weights = "identical" if s["identical"] else f"max difference {s['max_abs_weight_difference']:.2g}"
+        measured = (f"CycleGAN {p['image_size']} px, `checkpoint_every` {p['checkpoint_every']}, SIGKILL inside an epoch, "
+                    f"run again: {s['resumed']}, {at['age_seconds']:.0f} s of training lost, final weights {weights} "
+                    f"({s['arrays_compared']} arrays)")
+        if (RESULTS / "footprint.json").exists():
+            footprint = {k: v for k, v in load("footprint.json").items() if k not in ("machine", "date")}
+            measured += ". On Drive, a default run: " + "; ".join(
+                f"{notebook} {f['default_run_total_mb']:.0f} MB (" + ", ".join(
+                    f"{name} {size / 1e6:.0f}" for name, size in f["default_run_bytes"].items() if size >= 5e5) + ")"
+                for notebook, f in footprint.items())
+        rows.append(["Colab survival (`survival.py`, `footprint.py`)", measured, short_machine(s.get("machine"))])
     return table(["run", "measured", "machine"], rows)
 
 
