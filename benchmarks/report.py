@@ -159,8 +159,8 @@ def cyclegan() -> str:
 
 
 def variants() -> str:
-    """variants.json: WGAN-GP, cGAN, AC-GAN and the DCGAN's defaults with every metric, then the floor;
-    below, the DCGAN's loss × d_norm grid, one cell per run."""
+    """variants.json: WGAN-GP, cGAN and AC-GAN with every metric, then the floor; below, the DCGAN's
+    loss × d_norm grid, one cell per run (its defaults: `ns`, `batch`)."""
     data = load("variants.json")
     runs = {key: r for key, r in data.items() if "/" in key}
 
@@ -179,8 +179,7 @@ def variants() -> str:
                 number(None if accuracy is None else 100 * accuracy, 1),
                 number(e.get("intra_class_frechet_distance"), 1), short_machine(r.get("machine")) if r else ""]
 
-    names = {"wgan-gp/wgan_gp": "WGAN-GP", "conditional/cgan": "cGAN", "conditional/acgan": "AC-GAN",
-             "dcgan-grid/ns-batch": "DCGAN (`ns`, `batch`)"}
+    names = {"wgan-gp/wgan_gp": "WGAN-GP", "conditional/cgan": "cGAN", "conditional/acgan": "AC-GAN"}
     rows = [row(name, runs[key], runs[key]["evaluation"]) for key, name in names.items() if key in runs]
     floor = next((r["floor"] for r in runs.values() if r["floor"].get("conditional_accuracy") is not None),
                  next(iter(runs.values()))["floor"])
