@@ -63,7 +63,8 @@ def test_frechet_distance_from_stats_matches_closed_form_for_diagonal_covariance
 def test_frechet_distance_is_zero_for_identical_sets_and_symmetric():
     features_a = gaussian_samples(500, 12, seed=4)
     features_b = gaussian_samples(500, 12, seed=5, shift=0.5)
-    assert metrics.frechet_distance(features_a, features_a.copy()) == pytest.approx(0.0, abs=1e-9)
+    # zero up to the round-off of the matrix square root (traces here are ~24; seen: 1.4e-9 under load)
+    assert metrics.frechet_distance(features_a, features_a.copy()) == pytest.approx(0.0, abs=1e-7)
     assert metrics.frechet_distance(features_a, features_b) == pytest.approx(
         metrics.frechet_distance(features_b, features_a), rel=1e-9)
 

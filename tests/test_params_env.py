@@ -207,7 +207,7 @@ def test_setup_names_the_device_it_trains_on(monkeypatch, tmp_path, capsys, devi
     monkeypatch.setenv("GAN_HOME", str(tmp_path))
     monkeypatch.setattr(environment, "device_name", lambda: device)
     assert gh.setup().device == device
-    assert capsys.readouterr().out.strip().endswith(f"device: {device}")
+    assert f"· device: {device}" in capsys.readouterr().out
 
 
 def test_setup_reads_gan_data_dir_and_rejects_a_missing_folder(monkeypatch, tmp_path):
