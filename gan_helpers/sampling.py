@@ -23,9 +23,9 @@ import numpy as np
 
 from .image_data import to_uint8
 from .plots import save_grid
+from .translate import load_saved_model
 
 GENERATOR_FILE = "generator.keras"  # what Run.finish saves
-_loaded: dict[tuple[str, int], keras.Model] = {}
 
 
 def load_run_generator(run_folder: str | Path) -> keras.Model:
@@ -34,13 +34,8 @@ def load_run_generator(run_folder: str | Path) -> keras.Model:
     path = Path(run_folder).expanduser()
     if path.suffix != ".keras":
         path = path / GENERATOR_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist. Pass the folder of a completed run (it holds {GENERATOR_FILE} "
-                                "after the notebook's last cell) or the path of a saved .keras generator.")
-    key = (str(path.resolve()), path.stat().st_mtime_ns)
-    if key not in _loaded:
-        _loaded[key] = keras.models.load_model(path, compile=False)
-    return _loaded[key]
+    return load_saved_model(path, f"Pass the folder of a completed run (it holds {GENERATOR_FILE} after the "
+                                  "notebook's last cell) or the path of a saved .keras generator.")
 
 
 def is_conditional(generator: keras.Model) -> bool:

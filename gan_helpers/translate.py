@@ -35,16 +35,21 @@ def generator_path(run_folder: str | Path, direction: str) -> Path:
     return Path(run_folder).expanduser() / f"generator_{direction}.keras"
 
 
-def load_generator(run_folder: str | Path, direction: str) -> keras.Model:
-    """Load (once per file version) the saved generator for ``direction`` from ``run_folder``."""
-    path = generator_path(run_folder, direction)
+def load_saved_model(path: Path, missing: str) -> keras.Model:
+    """Load the ``.keras`` file ``path`` once per file version; ``missing``: what to say when it is not there."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist. Pass the folder of a completed run (it holds "
-                                "generator_AtoB.keras and generator_BtoA.keras after the notebook's last cell).")
+        raise FileNotFoundError(f"{path} does not exist. {missing}")
     key = (str(path.resolve()), path.stat().st_mtime_ns)
     if key not in _loaded:
         _loaded[key] = keras.models.load_model(path, compile=False)
     return _loaded[key]
+
+
+def load_generator(run_folder: str | Path, direction: str) -> keras.Model:
+    """Load (once per file version) the saved generator for ``direction`` from ``run_folder``."""
+    return load_saved_model(generator_path(run_folder, direction),
+                            "Pass the folder of a completed run (it holds generator_AtoB.keras and "
+                            "generator_BtoA.keras after the notebook's last cell).")
 
 
 def newest_run_folder(direction: str, root: str | Path | None = None) -> Path:
