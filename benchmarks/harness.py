@@ -20,13 +20,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from gan_helpers.performance import machine, machine_name  # noqa: F401 (scripts call harness.machine())
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
@@ -46,32 +47,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 LATENT_DIM = 100  # the MNIST notebooks' default
 
 
-# ---- the machine
-
-def machine(cpuinfo_path: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
-    """The CPU a result was measured on: model name, family and model numbers, cores, native bf16."""
-    fields: dict[str, str] = {}
-    try:
-        for line in Path(cpuinfo_path).read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())  # the first processor's
-    except OSError:
-        pass
-    flags = set(fields.get("flags", "").split())
-    return {"cpu": fields.get("model name", platform.processor() or "unknown"),
-            "family": int(fields["cpu family"]) if "cpu family" in fields else None,
-            "model": int(fields["model"]) if fields.get("model", "").isdigit() else None,
-            "cores": os.cpu_count(), "avx512": "avx512f" in flags, "avx512_bf16": "avx512_bf16" in flags}
-
-
-def machine_name(described: dict[str, Any] | str | None) -> str:
-    """One line for a ``machine()`` record (or the text older results carry)."""
-    if described is None or isinstance(described, str):
-        return described or "not recorded"
-    isa = "AVX-512 with avx512_bf16" if described["avx512_bf16"] else "AVX-512" if described["avx512"] else "AVX2"
-    return (f"{described['cpu']} (family {described['family']} model {described['model']}), "
-            f"{described['cores']} cores, {isa}")
-
+# ---- the machine: gan_helpers.performance.machine() (leaderboards record it too)
 
 def write_result(path: str | Path, result: dict[str, Any]) -> Path:
     """Write ``result`` as JSON with the machine and the date; under ``GAN_SMOKE=1`` to a scratch folder."""

@@ -22,6 +22,7 @@ One module per concern, each readable on its own:
 - ``quality``: evaluate a generator beside the real-vs-real floor, during and after training
 - ``sweep``: run a notebook over a grid of parameters with papermill (``python -m gan_helpers.sweep``)
 - ``compare``: read run folders into one table, plot their metrics and samples side by side
+- ``leaderboard``: every MNIST-family GAN over seeds under one time budget, ranked (``python -m gan_helpers.leaderboard``)
 """
 
 from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, Position, load_checkpoint, save_checkpoint
@@ -53,9 +54,10 @@ watch_parameters_cells()  # in a notebook: remember the parameters cell that rea
 
 
 def __getattr__(name: str):
-    """``gh.sweep`` is imported on first use, so ``python -m gan_helpers.sweep`` does not import it twice."""
-    if name == "sweep":
+    """``gh.sweep`` and ``gh.leaderboard`` are imported on first use, so that ``python -m gan_helpers.sweep``
+    (or ``.leaderboard``) does not import its module twice."""
+    if name in ("sweep", "leaderboard"):
         import importlib
 
-        return importlib.import_module(f"{__name__}.sweep")
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'gan_helpers' has no attribute {name!r}")

@@ -43,7 +43,8 @@ NOT_COMPARED = {"run_name", "data_dir"}
 BOOKKEEPING_COLUMNS = {"epoch", "seconds", "images_per_sec"}
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON file's content, or None when it is missing or damaged."""
     try:
         return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -71,7 +72,7 @@ def find_run_folders(spec: str | Path | Iterable[str | Path], relative_to: str |
             raise FileNotFoundError(f"{entry!r} matches no folder (looked for {pattern}). Give run folders, sweep "
                                     "folders or folders above them (e.g. runs/simple_gan_mnist), separated by commas.")
         for match in map(Path, matches):
-            sweep = _read_json(match / "sweep.json")
+            sweep = read_json(match / "sweep.json")
             if (match / "config.json").exists():
                 found[match] = None
             elif sweep is not None:
@@ -92,8 +93,8 @@ def read_run(folder: str | Path) -> dict[str, Any]:
     summed epoch time and ``images_per_sec`` the median training speed over epochs.
     """
     folder = Path(folder)
-    config = _read_json(folder / "config.json") or {}
-    summary = _read_json(folder / "summary.json")
+    config = read_json(folder / "config.json") or {}
+    summary = read_json(folder / "summary.json")
     rows = read_metrics(folder / "metrics.csv")
     status = "complete" if summary is not None else ("incomplete" if folder.is_dir() else "missing")
     record: dict[str, Any] = {"run": folder.name, "params": config.get("params", {}), "status": status,
@@ -164,7 +165,8 @@ def write_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
     return write_atomically(path, text.getvalue())
 
 
-def _cell(value: Any, width: int = 200) -> str:
+def format_cell(value: Any, width: int = 200) -> str:
+    """A table cell: numbers to 4 significant digits, text on one line and at most ``width`` characters."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
@@ -178,9 +180,9 @@ def markdown_table(rows: list[dict[str, Any]], parameters: list[str] = (), colum
     4 significant digits; columns empty in every row are left out."""
     shown = SHOWN_COLUMNS if columns is None else columns
     wanted = ["run", *parameters, *(f"{c}_result" if c in parameters else c for c in shown)]  # see table_rows
-    columns = [c for c in dict.fromkeys(wanted) if any(_cell(r.get(c)) for r in rows)]
+    columns = [c for c in dict.fromkeys(wanted) if any(format_cell(r.get(c)) for r in rows)]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row.get(c)) for c in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(format_cell(row.get(c)) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
 

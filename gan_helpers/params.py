@@ -72,7 +72,7 @@ BOOKKEEPING_PARAMS = frozenset({
     "epochs", "run_name", "sample_every", "eval_every", "eval_samples",
     "data_dir", "data_source", "kaggle_images", "inception_weights",
     "precision", "jit_compile", "steps_per_execution",
-    "time_budget", "checkpoint_every", "keep_checkpoints", "resume_changed_code",
+    "time_budget", "train_minutes", "checkpoint_every", "keep_checkpoints", "resume_changed_code",
 })
 
 # Numbers without a declared range must be positive: whole numbers at least 1, others above 0.

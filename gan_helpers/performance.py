@@ -20,17 +20,47 @@ before it builds its models:
 - ``steps_rate(model, data, images_per_step, steps)`` measures a compiled model's training speed
   (images/s between its first and last step); ``loop_vs_step_only(...)`` compares a notebook's
   training loop (pipeline, callbacks, progress line) with its bare step, in the notebook's kernel.
+- ``machine()`` describes the CPU a result was measured on, ``machine_name(...)`` in one line:
+  every published figure names its machine.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import platform
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 JIT_COMPILE_CHOICES = ("auto", "on", "off")
+
+
+def machine(cpuinfo_path: str | Path = "/proc/cpuinfo") -> dict[str, Any]:
+    """The CPU a result was measured on: model name, family and model numbers, cores, native bf16."""
+    fields: dict[str, str] = {}
+    try:
+        for line in Path(cpuinfo_path).read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())  # the first processor's
+    except OSError:
+        pass
+    flags = set(fields.get("flags", "").split())
+    return {"cpu": fields.get("model name", platform.processor() or "unknown"),
+            "family": int(fields["cpu family"]) if "cpu family" in fields else None,
+            "model": int(fields["model"]) if fields.get("model", "").isdigit() else None,
+            "cores": os.cpu_count(), "avx512": "avx512f" in flags, "avx512_bf16": "avx512_bf16" in flags}
+
+
+def machine_name(described: dict[str, Any] | str | None) -> str:
+    """One line for a ``machine()`` record (or the text older results carry)."""
+    if described is None or isinstance(described, str):
+        return described or "not recorded"
+    isa = "AVX-512 with avx512_bf16" if described["avx512_bf16"] else "AVX-512" if described["avx512"] else "AVX2"
+    return (f"{described['cpu']} (family {described['family']} model {described['model']}), "
+            f"{described['cores']} cores, {isa}")
 
 
 def cpu_has_native_bf16(cpuinfo_path: str | Path = "/proc/cpuinfo") -> bool:

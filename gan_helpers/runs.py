@@ -33,7 +33,7 @@ from .files import (local_temporary_file, move_into_place, remove_partial_files,
 from .environment import Environment
 from .fingerprint import code_fingerprint, fingerprint_digest
 from .params import BOOKKEEPING_PARAMS, auto_run_name, check_run_name
-from .session import SessionControl, stop_button
+from .session import SessionControl, TrainingEnded, stop_button
 
 
 
@@ -94,6 +94,7 @@ class Run:
         keep = keep_checkpoints or self.params.get("keep_checkpoints") or 2
         self.checkpoints = CheckpointFolder(self.folder / "checkpoints", keep=keep, params=self.params)
         self.position, self.total_epochs, self._epoch_seconds = Position(0, 0), None, 0.0
+        self._trained_seconds, self._steps_per_epoch, self._images_per_step = 0.0, None, None
         remove_partial_files(self.folder, recursive=True)  # writes killed half-way, in every sub-folder
         remove_stale_local_files()  # and their local temporaries
         old_config = self._read_config()  # refuses (other parameters, no config) before anything changes
@@ -229,10 +230,14 @@ class Run:
         self.position, self.total_epochs = start, epochs
         self._epoch_seconds = float(self.checkpoints.restored_meta.get("epoch_seconds", 0.0)) if start.step else 0.0
         self._truncate_metrics(start.epoch)
+        self._trained_seconds = sum(row.get("seconds", 0.0) for row in self.metrics()) + self._epoch_seconds
         if start == (0, 0):
             print(f"New run: {self.folder}")
         elif epochs is not None and start.epoch >= epochs:
             print(f"Run is complete ({start.epoch}/{epochs} epochs); not training again. Results: {self.folder}")
+        elif self.time_is_up:
+            print(f"Run is complete (its train_minutes of {self.params['train_minutes']:g} were used up at {start}); "
+                  f"not training again. Results: {self.folder}")
         elif start.step:
             print(f"Resuming at {start} (of {epochs}): {self.folder}")
         else:
@@ -240,9 +245,15 @@ class Run:
         return start
 
     @property
+    def time_is_up(self) -> bool:
+        """Whether the run has trained its ``train_minutes`` (a parameter; 0 or absent: no limit)."""
+        limit = self.params.get("train_minutes") or 0
+        return bool(limit) and self._trained_seconds >= limit * 60
+
+    @property
     def complete(self) -> bool:
-        """Whether every epoch is trained (as far as `resume` and `fit` know)."""
-        return self.total_epochs is not None and self.position.epoch >= self.total_epochs
+        """Whether every epoch is trained, or the ``train_minutes`` are used up (as far as `resume` and `fit` know)."""
+        return self.total_epochs is not None and (self.position.epoch >= self.total_epochs or self.time_is_up)
 
     def fit(self, model: keras.Model, make_data: Callable[[int, int], Any], steps_per_epoch: int,
             callbacks: list[keras.callbacks.Callback], clock: Callable[[], float] = time.monotonic,
@@ -255,17 +266,22 @@ class Run:
         second). A `SessionControl` is added after ``callbacks``, with the parameters
         ``time_budget`` and ``checkpoint_every`` (minutes; 0 = none), and the stop button is
         caught while training (see `gan_helpers.session`); a stopped session records why in
-        config.json and raises `TrainingPaused`. ``fit_options`` go to ``model.fit``.
+        config.json and raises `TrainingPaused`. With the parameter ``train_minutes``, training
+        ends for good once the run has trained that long in all sessions: `fit` returns, and
+        the run is complete at that step (``summary.json`` says where). ``fit_options`` go to ``model.fit``.
         """
         epochs, start = self.total_epochs, self.position
         if epochs is None:
             raise RuntimeError("Call run.resume(model) before run.fit(...): it restores the state to continue from.")
-        if start.epoch >= epochs:
+        self._steps_per_epoch = steps_per_epoch
+        if self.complete:
             return
+        limit = self.params.get("train_minutes") or 0
         control = SessionControl(self.checkpoints, steps_per_epoch, epochs,
                                  time_budget_minutes=self.params.get("time_budget", 0),
                                  checkpoint_every_minutes=self.params.get("checkpoint_every", 0),
-                                 epoch_seconds=self._epoch_seconds, clock=clock)
+                                 epoch_seconds=self._epoch_seconds, clock=clock,
+                                 train_seconds_left=limit * 60 - self._trained_seconds if limit else None)
         parts = [(start.epoch, start.epoch + 1, steps_per_epoch - start.step, start.step)] if start.step else []
         if start.epoch + bool(start.step) < epochs:
             parts.append((start.epoch + bool(start.step), epochs, steps_per_epoch, 0))
@@ -276,6 +292,13 @@ class Run:
                     model.fit(make_data(first_epoch, skip), initial_epoch=first_epoch, epochs=end_epoch,
                               steps_per_epoch=steps, callbacks=[*callbacks, control], **fit_options)
                     self.position = Position(end_epoch, 0)
+        except TrainingEnded:
+            self.position = control.ended
+            self._epoch_seconds = control.clock() - control.epoch_started if self.position.step else 0.0
+            self._trained_seconds = self._trained_seconds + control.clock() - control.started
+            self._record_session_end(ended=f"train_minutes of {limit:g} reached", at=str(self.position),
+                                     ended_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            print(f"Training time of {limit:g} minutes reached at {self.position}: the run is complete there.")
         except BaseException:
             if control.stopped:
                 reason, self.position = control.stopped
@@ -294,6 +317,7 @@ class Run:
         starts after epoch N). A grid missing for the restored epoch (a folder from an older
         version) is drawn now, from the restored state.
         """
+        self._images_per_step = images_per_step
         if samples is not None:
             self._draw_missing_grid(samples)
         return [EpochMetricsLog(self.metrics_path, images_per_step, resumed_epoch=self._resumed_epoch()),
@@ -336,14 +360,31 @@ class Run:
 
     def finish(self, generator: keras.Model | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Save the generator as ``generator.keras`` (unless it is None: a notebook that saved its
-        models with `save_model`) and write ``summary.json``; return the summary."""
+        models with `save_model`) and write ``summary.json``; return the summary.
+
+        ``epochs`` counts the epochs trained to their end (the rows of metrics.csv); a run ended
+        by its ``train_minutes`` inside an epoch also records where (``ended_at``), its
+        ``epochs_trained`` as a fraction, and the images it trained on."""
         if generator is not None:
             self.save_model(generator, self.generator_path.name)
         rows = self.metrics()
+        position, steps_per_epoch = self.position, self._steps_per_epoch
+        partial_seconds = self._epoch_seconds if position.step else 0.0
+        trained = {}
+        if steps_per_epoch:
+            steps = position.epoch * steps_per_epoch + position.step
+            trained["epochs_trained"] = round(steps / steps_per_epoch, 4)
+            if self._images_per_step:
+                trained["images_trained"] = steps * self._images_per_step
+        if self.params.get("train_minutes"):
+            trained["train_minutes"] = self.params["train_minutes"]
+            if self.time_is_up:
+                trained["ended_at"] = str(position)
         summary = {
             "status": "complete",
             "epochs": int(rows[-1]["epoch"]) if rows else 0,
-            "train_seconds": round(sum(r.get("seconds", 0.0) for r in rows), 2),
+            "train_seconds": round(sum(r.get("seconds", 0.0) for r in rows) + partial_seconds, 2),
+            **trained,
             "final_metrics": rows[-1] if rows else {},
             "generator": self.generator_path.name if generator is not None else None,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

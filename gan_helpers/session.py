@@ -8,7 +8,10 @@ disconnect can come at any moment, and the stop button interrupts a cell whereve
   loses at most that much training (an epoch of a CycleGAN at 256 px takes tens of minutes);
 - stops at the first step boundary past ``time_budget`` minutes of training, after a checkpoint;
 - turns the stop button (an interrupt: SIGINT) into a checkpoint at the end of the current step,
-  then stops; interrupting a second time stops at once, without one.
+  then stops; interrupting a second time stops at once, without one;
+- ends the run at the first step boundary past ``train_minutes`` of training in all (over every
+  session), after a checkpoint: the run is then done, as if its last epoch were trained, and the
+  notebook goes on to evaluate it (a leaderboard gives every model the same training time so).
 
 A session that stops before the run is done raises `TrainingPaused`: the notebook's *Run all*
 ends there with a short message (no traceback), so nothing after the training cell runs on a
@@ -38,27 +41,35 @@ class TrainingPaused(Exception):
         return [f"TrainingPaused: {self}"]
 
 
+class TrainingEnded(Exception):
+    """Training reached the run's ``train_minutes``: the run is done (`gan_helpers.Run.fit` returns)."""
+
+
 class SessionControl(keras.callbacks.Callback):
     """Keras callback: mid-epoch checkpoints, the time budget and the stop button (see the module).
 
     Put it last in the callback list, after the one that writes the end-of-epoch checkpoint.
     ``epoch_seconds`` is the time the restored, unfinished epoch took in earlier sessions (kept
-    in each mid-epoch checkpoint). ``clock`` (seconds) is for tests.
+    in each mid-epoch checkpoint). ``train_seconds_left``: what remains of the run's ``train_minutes``
+    (None: no limit). ``clock`` (seconds) is for tests.
     """
 
     def __init__(self, checkpoints: CheckpointFolder, steps_per_epoch: int, total_epochs: int,
                  time_budget_minutes: float = 0, checkpoint_every_minutes: float = 0,
-                 epoch_seconds: float = 0.0, clock: Callable[[], float] = time.monotonic):
+                 epoch_seconds: float = 0.0, train_seconds_left: float | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         super().__init__()
         self.checkpoints = checkpoints
         self.steps_per_epoch, self.total_epochs = steps_per_epoch, total_epochs
         self.time_budget = time_budget_minutes * 60
         self.checkpoint_every = checkpoint_every_minutes * 60
+        self.train_seconds_left = train_seconds_left
         self.clock = clock
         self.started = self.last_saved = clock()
         self.carried_seconds = epoch_seconds
         self.interrupted = False
         self.stopped: tuple[str, Position] | None = None  # why and where, once stopped
+        self.ended: Position | None = None  # where, once train_minutes are used up
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -70,6 +81,9 @@ class SessionControl(keras.callbacks.Callback):
         step = self.skipped + batch + 1
         if step >= self.steps_per_epoch:
             return  # the epoch's end: its own checkpoint comes in on_epoch_end
+        if self.time_is_up():
+            self.save(step)
+            self.end(Position(self.epoch, step))
         reason = self.stop_reason()
         if reason:
             self.save(step)
@@ -79,6 +93,8 @@ class SessionControl(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.last_saved = self.clock()  # the end-of-epoch checkpoint was just written
+        if self.time_is_up() and epoch + 1 < self.total_epochs:
+            self.end(Position(epoch + 1, 0))
         reason = self.stop_reason()
         if reason and epoch + 1 < self.total_epochs:
             self.stop(reason, Position(epoch + 1, 0))
@@ -89,6 +105,10 @@ class SessionControl(keras.callbacks.Callback):
         if self.time_budget and self.clock() - self.started >= self.time_budget:
             return f"time budget of {self.time_budget / 60:g} minutes reached"
         return None
+
+    def time_is_up(self) -> bool:
+        """Whether the run's ``train_minutes`` are used up."""
+        return self.train_seconds_left is not None and self.clock() - self.started >= self.train_seconds_left
 
     def save(self, step: int) -> None:
         self.checkpoints.save(self.model, self.epoch, step,
@@ -101,6 +121,11 @@ class SessionControl(keras.callbacks.Callback):
         raise TrainingPaused(
             f"Stopped ({reason}) after {minutes:.1f} minutes of training, at {position} (of {self.total_epochs}); "
             "a checkpoint is saved. Run the notebook again to continue from there.")
+
+
+    def end(self, position: Position) -> None:
+        self.ended = position
+        raise TrainingEnded(f"train_minutes reached at {position}")
 
 
 @contextlib.contextmanager

@@ -88,6 +88,33 @@ def test_a_budget_reached_at_an_epochs_end_stops_after_its_checkpoint(tmp_path, 
     assert [p.name for p in sorted((checkpoints.folder.parent / "samples").glob("epoch_*.png"))] == ["epoch_0001.png"]
 
 
+def test_train_minutes_end_the_run_inside_an_epoch_and_raising_them_continues_it_exactly(tmp_path, tiny_mnist_dir,
+                                                                                        reference):
+    ended = train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), train_minutes=5)  # returns: no pause
+    summary = json.loads(ended.summary_path.read_text())
+    assert summary["ended_at"] == "step 5 of epoch 1" and summary["train_minutes"] == 5
+    assert summary["epochs"] == 0 and summary["epochs_trained"] == 5 / STEPS_PER_EPOCH
+    assert summary["images_trained"] == 5 * 32 and summary["train_seconds"] == 5 * 60  # one StepClock minute per step
+    assert ended.checkpoints.positions()[-1] == (0, 5)
+    session = json.loads(ended.config_path.read_text())["sessions"][-1]
+    assert session["ended"] == "train_minutes of 5 reached" and session["at"] == "step 5 of epoch 1"
+
+    again = train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), train_minutes=5)
+    assert again.checkpoints.positions()[-1] == (0, 5)  # complete: not trained further
+    assert json.loads(again.summary_path.read_text())["ended_at"] == "step 5 of epoch 1"
+
+    resumed = train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), train_minutes=0)  # no limit now
+    assert_same_final_state(reference, resumed, 3)
+    assert "ended_at" not in json.loads(resumed.summary_path.read_text())
+
+
+def test_train_minutes_used_up_at_an_epochs_end_end_the_run_after_its_checkpoint(tmp_path, tiny_mnist_dir):
+    run = train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), train_minutes=STEPS_PER_EPOCH)
+    assert run.checkpoints.positions() == [(1, 0)]
+    summary = json.loads(run.summary_path.read_text())
+    assert summary["ended_at"] == "the end of epoch 1" and summary["epochs"] == 1 and summary["epochs_trained"] == 1
+
+
 def test_the_stop_button_checkpoints_at_the_step_and_resumes_exactly(tmp_path, tiny_mnist_dir, reference, capsys):
     with pytest.raises(gh.TrainingPaused, match=r"\(interrupted\) .* at step 3 of epoch 2"):
         train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), checkpoint_every=3,

@@ -1,0 +1,156 @@
+"""The leaderboard: a smoke leaderboard of the Simple GAN notebook as two "models" (two learning rates)
+and a third that fails, two seeds each, killed once mid-way and then run to the end.
+
+Its rows are checked against the run folders' own summary.json files, computed here independently.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gan_helpers import leaderboard
+from gan_helpers.leaderboard import Model
+from test_sweep import _descendants, use_smoke_env
+
+NOTEBOOK = str(Path(__file__).resolve().parent.parent / "notebooks" / "simple_gan_mnist.ipynb")
+MODELS = [Model("slow-g", NOTEBOOK, {"g_learning_rate": 1e-4}), Model("fast-g", NOTEBOOK, {"g_learning_rate": 4e-4}),
+          Model("broken", NOTEBOOK, {"beta_1": 2.0})]  # beta_1 > 1: the notebook's check cell refuses it
+BUDGET = 5.0  # minutes: more than a smoke run needs, so the smoke epochs end each run (the session tests test ends)
+SCRIPT = f"""
+from gan_helpers import leaderboard
+from gan_helpers.leaderboard import Model
+models = [Model(*m) for m in {[(m.name, m.notebook, m.params) for m in MODELS]!r}]
+leaderboard.run_leaderboard("mnist", seeds=2, budget={BUDGET}, out=OUT, models=models, progress=False)
+"""
+
+
+def summaries(home: Path, model: str) -> list[dict]:
+    folders = sorted((home / "runs" / "simple_gan_mnist").glob(f"mnist-{BUDGET:g}min-{model}-seed=*"))
+    return [json.loads((folder / "summary.json").read_text()) for folder in folders]
+
+
+@pytest.fixture(scope="module")
+def killed_then_finished(tmp_path_factory, tiny_mnist_dir):
+    """Start the leaderboard in a process, SIGKILL it (and its kernel) once its first run is finished, then
+    run it again here to the end. Returns (home, out, the finished leaderboard, what was done before the kill)."""
+    tmp = tmp_path_factory.mktemp("board")
+    home, out = tmp / "home", tmp / "board"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        use_smoke_env(monkeypatch, home, tiny_mnist_dir)
+        first_summary = home / "runs" / "simple_gan_mnist" / f"mnist-{BUDGET:g}min-slow-g-seed=0" / "summary.json"
+        with open(tmp / "killed.log", "w") as log:
+            process = subprocess.Popen([sys.executable, "-c", SCRIPT.replace("OUT", repr(str(out)))], stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 300
+            while not first_summary.exists():
+                assert process.poll() is None, (tmp / "killed.log").read_text()
+                assert time.monotonic() < deadline, "the leaderboard did not finish its first run in time"
+                time.sleep(0.1)
+            kernels = _descendants(process.pid)
+        finally:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for pid in kernels:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        done_before = {p.parent.name: p.stat().st_mtime_ns for p in home.glob("runs/*/*/summary.json")}
+        board = leaderboard.run_leaderboard("mnist", seeds=2, budget=BUDGET, out=out, models=MODELS, progress=False)
+        yield home, out, board, done_before
+
+
+def test_rows_are_the_mean_and_std_of_the_run_folders_and_ranked_by_frechet_distance(killed_then_finished):
+    home, out, board, _ = killed_then_finished
+    (table,) = board.tables
+    assert [row["model"] for row in table.rows][-1] == "broken"  # no finished run: last
+    ranked = [row for row in table.rows if row["seeds_done"]]
+    assert {row["model"] for row in ranked} == {"slow-g", "fast-g"}
+    assert ranked[0]["frechet_distance_mean"] <= ranked[1]["frechet_distance_mean"]
+    for row in ranked:
+        runs = summaries(home, row["model"])
+        assert len(runs) == 2 and row["seeds_done"] == 2
+        for metric in ("frechet_distance", "kid", "precision", "recall", "classifier_score", "classes_covered"):
+            values = [run["evaluation"][metric] for run in runs]
+            assert row[f"{metric}_mean"] == pytest.approx(statistics.fmean(values), rel=1e-12)
+            assert row[f"{metric}_std"] == pytest.approx(statistics.stdev(values), rel=1e-12, abs=1e-15)
+        assert row["images_trained_mean"] == statistics.fmean(run["images_trained"] for run in runs)
+    with open(out / "leaderboard.csv", newline="") as f:
+        assert [r["model"] for r in csv.DictReader(f)] == [row["model"] for row in table.rows]
+    with open(out / "runs.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 6
+
+
+def test_the_markdown_puts_the_floor_first_and_lists_the_failed_model_with_its_error(killed_then_finished):
+    home, out, board, _ = killed_then_finished
+    text = (out / "leaderboard.md").read_text()
+    assert text == board.markdown
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    assert "floor: real train vs test" in lines[1]
+    assert lines[2].startswith(f"| 1 | {board.tables[0].rows[0]['model']} | 2/2 |")
+    assert "| – | broken | 0/2 (failed: see below) |" in text
+    assert "- broken, seed 0: ValueError: Parameter beta_1=2.0 is out of range" in text
+    assert "--seeds 2 --budget 5 --models slow-g,fast-g,broken`" in text and "weights sha256" in text and "Machine" in text
+    for plot in ("plots/frechet_distance_vs_minutes.png", "plots/final_grids.png"):
+        assert (out / plot).stat().st_size > 1000 and f"]({plot})" in text
+
+
+def test_every_run_trained_under_the_budget_and_a_killed_leaderboard_redid_no_finished_run(killed_then_finished):
+    home, out, board, done_before = killed_then_finished
+    assert f"mnist-{BUDGET:g}min-slow-g-seed=0" in done_before
+    runs = {run.run_name: run for table_runs in board.tables[0].runs.values() for run in table_runs}
+    for name, mtime in done_before.items():
+        assert not runs[name].ran and runs[name].status == "done"  # finished before the kill: not run again
+        assert (Path(runs[name].folder) / "summary.json").stat().st_mtime_ns == mtime
+    finished = [run for run in runs.values() if run.status == "done"]
+    assert len(finished) == 4
+    for run in finished:
+        config = json.loads((Path(run.folder) / "config.json").read_text())
+        summary = json.loads((Path(run.folder) / "summary.json").read_text())
+        assert config["params"]["train_minutes"] == BUDGET and summary["train_minutes"] == BUDGET
+        assert config["params"]["eval_every"] == 1 and run.params["epochs"] == leaderboard.MAX_EPOCHS  # smoke caps it
+    assert [run.status for name, run in runs.items() if "broken" in name] == ["failed", "failed"]
+
+
+# ---- without running notebooks
+
+def test_mean_and_std_take_the_numbers_only():
+    assert leaderboard.mean_and_std([1.0, 3.0, None, float("nan")]) == (2.0, statistics.stdev([1.0, 3.0]))
+    assert leaderboard.mean_and_std([2.0]) == (2.0, None)
+    assert leaderboard.mean_and_std([None]) == (None, None)
+
+
+def test_every_issue_model_is_in_the_default_list_once():
+    names = [model.name for model in leaderboard.MODELS]
+    assert len(names) == len(set(names)) == 12
+    assert {"simple-gan", "wgan-gp", "cgan", "acgan"} <= set(names)
+    assert {(m.params["loss"], m.params["d_norm"]) for m in leaderboard.MODELS if "loss" in m.params} == {
+        (loss, norm) for loss in ("ns", "mm", "lsgan", "hinge") for norm in ("batch", "spectral")}
+    for model in leaderboard.MODELS:  # each notebook takes the parameters the leaderboard sets
+        location = leaderboard.notebook_location(model.notebook)
+        assert Path(location).exists()
+        leaderboard._fixed_params(model, location, "mnist", train_minutes=1.0, epochs=2)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(dataset="cifar10"), "dataset='cifar10'"),
+    (dict(seeds=0), "seeds=0 must be a whole number, at least 1"),
+    (dict(budget=0), "budget=0 must be a positive number of minutes"),
+    (dict(epochs=0), "epochs=0 must be a whole number of epochs"),
+    (dict(models="dcgan-ns"), "Unknown model 'dcgan-ns': choose from simple-gan, dcgan-ns-batch"),
+])
+def test_bad_requests_are_refused_before_anything_runs(tmp_path, arguments, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        leaderboard.run_leaderboard(**{"out": tmp_path / "x", **arguments})
+    assert not (tmp_path / "x").exists()
