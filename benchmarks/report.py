@@ -231,10 +231,23 @@ def other() -> str:
     return table(["run", "measured", "machine"], rows)
 
 
+def leaderboards() -> str:
+    """leaderboard_*.json: each leaderboard's tables as gan_helpers.leaderboard wrote them, and its curve."""
+    parts = []
+    for path in sorted(RESULTS.glob("leaderboard_*.json")):
+        data = json.loads(path.read_text())
+        parts.append(f"**{data['dataset']}**, {data['seeds']} seeds, {data['budget_minutes']:g} minutes per run, "
+                     f"{short_machine(data.get('machine'))}, {data['date']} (`{data['command']}`):")
+        for t in data["tables"]:
+            parts += [f"*{t['title']}*", t["markdown"]]
+        parts += [f"![{name}](results/{file})" for name, file in data.get("plots", {}).items()]
+    return "\n\n".join(parts) or "No leaderboard measured yet."
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
     "step-ab": step_ab, "precision-sweep": precision_sweep, "cyclegan": cyclegan, "other": other,
-    "variants": variants,
+    "variants": variants, "leaderboard": leaderboards,
 }
 
 

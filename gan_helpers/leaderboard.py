@@ -129,24 +129,45 @@ def _fixed_params(model: Model, notebook: str, dataset: str, **limits: Any) -> d
     return fixed
 
 
-def _run_models(models: list[Model], dataset: str, seeds: int, out: Path, label: str, limits: dict[str, Any],
-                progress: bool) -> dict[str, list[sweep.SweepRun]]:
+def plans(budget: float, epochs: int | None) -> list[tuple[str, str, dict[str, Any]]]:
+    """(title, label, limits) of each table: the budget's, and the equal-epochs one when ``epochs`` is given."""
+    found = [(f"Ranked at an equal training time: {budget:g} minutes per run", f"{budget:g}min",
+              {"train_minutes": float(budget), "epochs": MAX_EPOCHS})]
+    if epochs:
+        found.append((f"Ranked at an equal number of epochs: {epochs}", f"{epochs}ep",
+                      {"train_minutes": 0.0, "epochs": epochs}))
+    return found
+
+
+def _model_runs(models: list[Model], dataset: str, seeds: int, out: Path, label: str, limits: dict[str, Any],
+                train: bool, progress: bool) -> dict[str, list[sweep.SweepRun]]:
+    """Each model's sweep over the seeds: run (what is not finished), or only read (``train=False``)."""
     runs = {}
     for i, model in enumerate(models, 1):
         notebook = notebook_location(model.notebook)
-        print(f"[{label}] model {i}/{len(models)}: {model.name}")
-        runs[model.name] = sweep.run_sweep(notebook, out / "sweeps" / f"{dataset}-{label}-{model.name}",
-                                           fixed=_fixed_params(model, notebook, dataset, **limits), seeds=seeds,
-                                           progress=progress)
+        folder = out / "sweeps" / f"{dataset}-{label}-{model.name}"
+        fixed = _fixed_params(model, notebook, dataset, **limits)
+        if train:
+            print(f"[{label}] model {i}/{len(models)}: {model.name}")
+            runs[model.name] = sweep.run_sweep(notebook, folder, fixed=fixed, seeds=seeds, progress=progress)
+            continue
+        planned = sweep.plan_sweep(notebook, folder, fixed=fixed, seeds=seeds)
+        recorded = sweep.read_state(folder)
+        for run in planned:
+            run.status = "done" if run.finished() else recorded.get(run.run_name, {}).get("status", "pending")
+            run.error = None if run.finished() else recorded.get(run.run_name, {}).get("error")
+            run.wall_seconds = recorded.get(run.run_name, {}).get("wall_seconds")
+        runs[model.name] = planned
     return runs
 
 
 def run_leaderboard(dataset: str = "mnist", seeds: int = 3, budget: float = 10.0, epochs: int | None = None,
                     out: str | Path | None = None, models: str | list[str] | list[Model] | None = None,
-                    progress: bool = True) -> Leaderboard:
+                    train: bool = True, progress: bool = True) -> Leaderboard:
     """Train every model (``models``: names from ``MODELS``, or `Model`s; default all) for ``seeds``
     seeds under a training-time ``budget`` (minutes per run), and with ``epochs`` also for that many
-    epochs; then write the leaderboard into ``out`` and return it. Resumable (see the module)."""
+    epochs; then write the leaderboard into ``out`` and return it. Resumable (see the module).
+    ``train=False`` trains nothing: the tables of the runs as they stand."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset={dataset!r}: the leaderboard's models train on {' or '.join(DATASETS)}.")
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
@@ -159,17 +180,10 @@ def run_leaderboard(dataset: str = "mnist", seeds: int = 3, budget: float = 10.0
     out = Path(out) if out else find_root() / "leaderboards" / f"{dataset}-{budget:g}min"
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    budget_label, epochs_label = f"{budget:g}min", f"{epochs}ep"
-    plans = [(f"Ranked at an equal training time: {budget:g} minutes per run", budget_label,
-              {"train_minutes": float(budget), "epochs": MAX_EPOCHS})]
-    if epochs:
-        plans.append((f"Ranked at an equal number of epochs: {epochs}", epochs_label,
-                      {"train_minutes": 0.0, "epochs": epochs}))
-    tables = []
-    for title, label, limits in plans:
-        tables.append(Table(title, _run_models(chosen, dataset, seeds, out, label, limits, progress)))
+    tables = [Table(title, _model_runs(chosen, dataset, seeds, out, label, limits, train, progress))
+              for title, label, limits in plans(budget, epochs)]
     board = write_leaderboard(out, tables, dataset=dataset, seeds=seeds, budget=budget, epochs=epochs,
-                              wall_seconds=time.perf_counter() - started)
+                              wall_seconds=time.perf_counter() - started if train else None)
     print(f"Leaderboard: {out / 'leaderboard.md'}")
     return board
 
@@ -188,7 +202,7 @@ def run_record(run: sweep.SweepRun) -> dict[str, Any]:
     summary = compare.read_json(Path(run.folder) / "summary.json") or {}
     config = compare.read_json(Path(run.folder) / "config.json") or {}
     evaluation = summary.get("evaluation") or {}
-    record.update(seed=run.swept.get("seed"), status=run.status if run.status != "done" else "complete",
+    record.update(seed=run.swept.get("seed"), wall_seconds=run.wall_seconds, status=run.status if run.status != "done" else "complete",
                   error=run.error, epochs_trained=summary.get("epochs_trained", summary.get("epochs")),
                   images_trained=summary.get("images_trained"), train_minutes=summary.get("train_minutes"),
                   ended_at=summary.get("ended_at"), train_seconds=summary.get("train_seconds"),
@@ -362,9 +376,12 @@ def write_leaderboard(out: str | Path, tables: list[Table], dataset: str, seeds:
         lines += [f"Wall time of this call: {wall_seconds / 60:.1f} minutes (runs finished earlier are not redone); "
                   f"updated {time.strftime('%Y-%m-%d %H:%M')}.", ""]
     for table in tables:
+        walls = [r["wall_seconds"] for r in all_records if r["table"] == table.title and r.get("wall_seconds")]
         lines += [f"## {table.title}", "", "Ranked by mean Fréchet distance (lower is better); `epochs` and "
                   "`images` are what each run trained within its limit, `images/s` its median speed.", "",
-                  markdown_table(table.rows, floor), ""]
+                  markdown_table(table.rows, floor), "",
+                  f"{len(walls)} runs took {sum(walls) / 60:.0f} minutes of wall time in all (kernel start, data, "
+                  "training, evaluation).", ""]
         failures = [f"- {row['model']}, {failure}" for row in table.rows for failure in row["failed"]]
         if failures:
             lines += ["Failed runs (run the leaderboard again to retry them):", "", *failures, ""]
@@ -395,10 +412,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="also train every model for this many epochs: the table at equal epochs")
     parser.add_argument("--models", default="", help="comma-separated model names (default: all)")
     parser.add_argument("--out", default=None, help="output folder (default <root>/leaderboards/<dataset>-<budget>min)")
+    parser.add_argument("--no-train", action="store_true", help="train nothing: tabulate the runs as they stand")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs, batch jobs)")
     args = parser.parse_args(argv)
     try:
         board = run_leaderboard(args.dataset, seeds=args.seeds, budget=args.budget, epochs=args.epochs,
-                                out=args.out, models=args.models or None)
+                                out=args.out, models=args.models or None, train=not args.no_train,
+                                progress=not args.no_progress)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -291,7 +291,8 @@ def write_state(out: str | Path, notebook: str | Path, runs: list[SweepRun], met
     return write_atomically(Path(out) / "sweep.json", json.dumps(state, indent=2, default=str))
 
 
-def _read_state(out: Path) -> dict[str, dict]:
+def read_state(out: Path) -> dict[str, dict]:
+    """The runs recorded in ``<out>/sweep.json`` by run name (empty when there is none)."""
     try:
         return {run["run_name"]: run for run in json.loads((out / "sweep.json").read_text())["runs"]}
     except (FileNotFoundError, json.JSONDecodeError, KeyError):
@@ -342,7 +343,7 @@ def run_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | Ite
     runs = plan_sweep(notebook, out, grid, fixed, seeds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    previous = _read_state(out)
+    previous = read_state(out)
     for run in runs:
         if run.finished():
             run.status = "done"

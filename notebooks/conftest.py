@@ -21,3 +21,4 @@ os.environ["GAN_SMOKE"] = "1"
 os.environ["GAN_HOME"] = str(_scratch / "home")
 os.environ["GAN_DATA_DIR"] = str(_data)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # the GPU is shared with the other test processes

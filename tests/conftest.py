@@ -15,6 +15,9 @@ from fake_data import write_tiny_mnist
 
 # Quiet TensorFlow's C++ logs; must happen before anything imports tensorflow (nothing above does).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# On a GPU the test processes (two xdist workers) and the notebook kernels they start share it: each
+# takes GPU memory as it needs it instead of all of it at its first operation.
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 # ==================================================================================================
 # Data fixtures (gan_helpers.data): tiny IDX files and a local HTTP server acting as mirrors

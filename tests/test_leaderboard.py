@@ -154,3 +154,12 @@ def test_bad_requests_are_refused_before_anything_runs(tmp_path, arguments, mess
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         leaderboard.run_leaderboard(**{"out": tmp_path / "x", **arguments})
     assert not (tmp_path / "x").exists()
+
+
+def test_without_training_the_same_tables_come_from_the_run_folders(killed_then_finished, monkeypatch):
+    home, out, board, _ = killed_then_finished
+    monkeypatch.setenv("GAN_HOME", str(home))
+    read = leaderboard.run_leaderboard("mnist", seeds=2, budget=BUDGET, out=out, models=MODELS, train=False,
+                                       progress=False)
+    assert not any(run.ran for runs in read.tables[0].runs.values() for run in runs)
+    assert read.tables[0].rows == board.tables[0].rows
