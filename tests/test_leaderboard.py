@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from gan_helpers import leaderboard
 from gan_helpers.leaderboard import Model
-from test_sweep import _descendants, use_smoke_env
+from test_sweep import kill_once, use_smoke_env
 
 NOTEBOOK = str(Path(__file__).resolve().parent.parent / "notebooks" / "simple_gan_mnist.ipynb")
 MODELS = [Model("slow-g", NOTEBOOK, {"g_learning_rate": 1e-4}), Model("fast-g", NOTEBOOK, {"g_learning_rate": 4e-4}),
@@ -48,24 +44,8 @@ def killed_then_finished(tmp_path_factory, tiny_mnist_dir):
     with pytest.MonkeyPatch.context() as monkeypatch:
         use_smoke_env(monkeypatch, home, tiny_mnist_dir)
         first_summary = home / "runs" / "simple_gan_mnist" / f"mnist-{BUDGET:g}min-slow-g-seed=0" / "summary.json"
-        with open(tmp / "killed.log", "w") as log:
-            process = subprocess.Popen([sys.executable, "-c", SCRIPT.replace("OUT", repr(str(out)))], stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            deadline = time.monotonic() + 300
-            while not first_summary.exists():
-                assert process.poll() is None, (tmp / "killed.log").read_text()
-                assert time.monotonic() < deadline, "the leaderboard did not finish its first run in time"
-                time.sleep(0.1)
-            kernels = _descendants(process.pid)
-        finally:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        for pid in kernels:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_once([sys.executable, "-c", SCRIPT.replace("OUT", repr(str(out)))], tmp / "killed.log",
+                  first_summary.exists, "the leaderboard finishing its first run")
         done_before = {p.parent.name: p.stat().st_mtime_ns for p in home.glob("runs/*/*/summary.json")}
         board = leaderboard.run_leaderboard("mnist", seeds=2, budget=BUDGET, out=out, models=MODELS, progress=False)
         yield home, out, board, done_before

@@ -137,19 +137,16 @@ def _descendants(pid: int) -> list[int]:
     return children + [d for c in children for d in _descendants(c)]
 
 
-def test_a_sweep_killed_mid_way_runs_only_what_is_missing_when_started_again(smoke_home, tmp_path):
-    out = tmp_path / "killed"
-    command = [sys.executable, "-m", "gan_helpers.sweep", str(NOTEBOOK), "--out", str(out),
-               "--grid", "g_learning_rate=1e-4,2e-4", "-p", "epochs", "2", "--no-progress"]
-    first, second = sweep.plan_sweep(NOTEBOOK, out, grid=["g_learning_rate=1e-4,2e-4"], fixed={"epochs": 2})
-    with open(tmp_path / "first.log", "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+def kill_once(command: list[str], log: Path, ready, waiting_for: str, timeout: float = 300) -> None:
+    """Start ``command`` in a session of its own, wait until ``ready()``, then SIGKILL it and every process it
+    started (the Jupyter kernel runs in a session of its own). Fails if it ends or times out before."""
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        # Kill everything once the first run is finished and the second has written its first checkpoint.
-        deadline = time.monotonic() + 300
-        while not (Path(second.folder) / "checkpoints" / "epoch_0001.npz").exists():
-            assert process.poll() is None, (tmp_path / "first.log").read_text()
-            assert time.monotonic() < deadline, "the sweep did not reach the second run in time"
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"{waiting_for} did not happen in {timeout} s"
             time.sleep(0.1)
         kernels = _descendants(process.pid)
     finally:
@@ -160,6 +157,16 @@ def test_a_sweep_killed_mid_way_runs_only_what_is_missing_when_started_again(smo
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_sweep_killed_mid_way_runs_only_what_is_missing_when_started_again(smoke_home, tmp_path):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "gan_helpers.sweep", str(NOTEBOOK), "--out", str(out),
+               "--grid", "g_learning_rate=1e-4,2e-4", "-p", "epochs", "2", "--no-progress"]
+    first, second = sweep.plan_sweep(NOTEBOOK, out, grid=["g_learning_rate=1e-4,2e-4"], fixed={"epochs": 2})
+    # Kill everything once the first run is finished and the second has written its first checkpoint.
+    kill_once(command, tmp_path / "first.log", (Path(second.folder) / "checkpoints" / "epoch_0001.npz").exists,
+              "the sweep reaching its second run")
     first_summary = Path(first.folder) / "summary.json"
     assert first_summary.exists() and not (Path(second.folder) / "summary.json").exists()
     finished_at = first_summary.stat().st_mtime_ns, Path(first.notebook).stat().st_mtime_ns
