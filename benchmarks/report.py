@@ -5,8 +5,7 @@
 
 Each generated section sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` in the
 README; the prose around them is written by hand. Every row names the machine it was measured on
-(the result's ``machine`` record; "not recorded" where an old result has none). Pure Python: no
-TensorFlow needed.
+(the result's ``machine`` record; "not recorded" where an old result has none).
 """
 
 from __future__ import annotations
