@@ -360,9 +360,10 @@ def write_leaderboard(out: str | Path, tables: list[Table], dataset: str, seeds:
             all_records += [{"table": table.title, **r} for r in records]
         csv_rows += [{"table": table.title, **{k: v for k, v in row.items() if k != "failed"},
                       "failed": "; ".join(row["failed"])} for row in table.rows]
-    for record in all_records:
-        summary = compare.read_json(Path(record["folder"]) / "summary.json") or {}
-        floor = floor or summary.get("floor")
+    for record in all_records:  # the floor is the same in every run of the dataset: the first one that has it
+        floor = (compare.read_json(Path(record["folder"]) / "summary.json") or {}).get("floor")
+        if floor:
+            break
     compare.write_csv(csv_rows, out / "leaderboard.csv")
     compare.write_csv([{k: v for k, v in r.items() if k not in ("params", "extractor")} for r in all_records],
                       out / "runs.csv")

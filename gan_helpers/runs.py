@@ -295,7 +295,7 @@ class Run:
         except TrainingEnded:
             self.position = control.ended
             self._epoch_seconds = control.clock() - control.epoch_started if self.position.step else 0.0
-            self._trained_seconds = self._trained_seconds + control.clock() - control.started
+            self._trained_seconds += control.clock() - control.started
             self._record_session_end(ended=f"train_minutes of {limit:g} reached", at=str(self.position),
                                      ended_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
             print(f"Training time of {limit:g} minutes reached at {self.position}: the run is complete there.")
