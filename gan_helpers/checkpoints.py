@@ -246,11 +246,20 @@ class CheckpointFolder:
 
 
 class CheckpointEveryEpoch(keras.callbacks.Callback):
-    """Keras callback: save the full training state at the end of every epoch."""
+    """Keras callback: save the full training state at the end of every epoch trained to its end
+    (an epoch that stopped early, ``model.stop_training``, saves its own step checkpoint)."""
 
     def __init__(self, checkpoints: CheckpointFolder):
         super().__init__()
         self.checkpoints = checkpoints
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps_run = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps_run = batch + 1  # the index of the last step run (also with steps_per_execution > 1)
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.params and self.params.get("steps") and self.steps_run < self.params["steps"]:
+            return  # ended early: not a complete epoch
         self.checkpoints.save(self.model, epoch + 1)

@@ -33,7 +33,7 @@ from .files import (local_temporary_file, move_into_place, remove_partial_files,
 from .environment import Environment
 from .fingerprint import code_fingerprint, fingerprint_digest
 from .params import BOOKKEEPING_PARAMS, auto_run_name, check_run_name
-from .session import SessionControl, TrainingEnded, stop_button
+from .session import SessionControl, stop_button
 
 
 
@@ -229,8 +229,10 @@ class Run:
         start = self.checkpoints.restore_latest(model)
         self.position, self.total_epochs = start, epochs
         self._epoch_seconds = float(self.checkpoints.restored_meta.get("epoch_seconds", 0.0)) if start.step else 0.0
-        self._truncate_metrics(start.epoch)
-        self._trained_seconds = sum(row.get("seconds", 0.0) for row in self.metrics()) + self._epoch_seconds
+        self._trained_seconds = (sum(row.get("seconds", 0.0) for row in self.metrics() if row["epoch"] <= start.epoch)
+                                 + self._epoch_seconds)
+        ended_inside_epoch = bool(start.step) and self.time_is_up  # its last row is that partial epoch's: kept
+        self._truncate_metrics(start.epoch + ended_inside_epoch)
         if start == (0, 0):
             print(f"New run: {self.folder}")
         elif epochs is not None and start.epoch >= epochs:
@@ -291,14 +293,15 @@ class Run:
                 for first_epoch, end_epoch, steps, skip in parts:
                     model.fit(make_data(first_epoch, skip), initial_epoch=first_epoch, epochs=end_epoch,
                               steps_per_epoch=steps, callbacks=[*callbacks, control], **fit_options)
-                    self.position = Position(end_epoch, 0)
-        except TrainingEnded:
-            self.position = control.ended
-            self._epoch_seconds = control.clock() - control.epoch_started if self.position.step else 0.0
-            self._trained_seconds += control.clock() - control.started
-            self._record_session_end(ended=f"train_minutes of {limit:g} reached", at=str(self.position),
-                                     ended_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-            print(f"Training time of {limit:g} minutes reached at {self.position}: the run is complete there.")
+                    self.position = control.ended or Position(end_epoch, 0)
+                    if control.ended:
+                        break
+            if control.ended:
+                self._epoch_seconds = control.clock() - control.epoch_started if self.position.step else 0.0
+                self._trained_seconds += control.clock() - control.started
+                self._record_session_end(ended=f"train_minutes of {limit:g} reached", at=str(self.position),
+                                         ended_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+                print(f"Training time of {limit:g} minutes reached at {self.position}: the run is complete there.")
         except BaseException:
             if control.stopped:
                 reason, self.position = control.stopped
@@ -362,13 +365,14 @@ class Run:
         """Save the generator as ``generator.keras`` (unless it is None: a notebook that saved its
         models with `save_model`) and write ``summary.json``; return the summary.
 
-        ``epochs`` counts the epochs trained to their end (the rows of metrics.csv); a run ended
-        by its ``train_minutes`` inside an epoch also records where (``ended_at``), its
-        ``epochs_trained`` as a fraction, and the images it trained on."""
+        ``epochs`` counts the epochs trained to their end; a run ended by its ``train_minutes``
+        inside an epoch also records where (``ended_at``), its ``epochs_trained`` as a fraction,
+        and the images it trained on (its last metrics row, ``final_metrics``, is that partial epoch's)."""
         if generator is not None:
             self.save_model(generator, self.generator_path.name)
-        rows = self.metrics()
+        rows = self.metrics()  # a run ended inside an epoch: its last row is that partial epoch's
         position, steps_per_epoch = self.position, self._steps_per_epoch
+        complete_rows = [r for r in rows if r["epoch"] <= position.epoch]
         partial_seconds = self._epoch_seconds if position.step else 0.0
         trained = {}
         if steps_per_epoch:
@@ -382,8 +386,8 @@ class Run:
                 trained["ended_at"] = str(position)
         summary = {
             "status": "complete",
-            "epochs": int(rows[-1]["epoch"]) if rows else 0,
-            "train_seconds": round(sum(r.get("seconds", 0.0) for r in rows) + partial_seconds, 2),
+            "epochs": int(complete_rows[-1]["epoch"]) if complete_rows else 0,
+            "train_seconds": round(sum(r.get("seconds", 0.0) for r in complete_rows) + partial_seconds, 2),
             **trained,
             "final_metrics": rows[-1] if rows else {},
             "generator": self.generator_path.name if generator is not None else None,

@@ -10,8 +10,10 @@ disconnect can come at any moment, and the stop button interrupts a cell whereve
 - turns the stop button (an interrupt: SIGINT) into a checkpoint at the end of the current step,
   then stops; interrupting a second time stops at once, without one;
 - ends the run at the first step boundary past ``train_minutes`` of training in all (over every
-  session), after a checkpoint: the run is then done, as if its last epoch were trained, and the
-  notebook goes on to evaluate it (a leaderboard gives every model the same training time so).
+  session), after a checkpoint: that epoch becomes the last one (its metrics row, sample grid and
+  evaluation are written as for any last epoch, its end-of-epoch checkpoint is not), ``fit``
+  returns, and the notebook goes on to evaluate the run (a leaderboard gives every model the same
+  training time so).
 
 A session that stops before the run is done raises `TrainingPaused`: the notebook's *Run all*
 ends there with a short message (no traceback), so nothing after the training cell runs on a
@@ -39,10 +41,6 @@ class TrainingPaused(Exception):
     def _render_traceback_(self) -> list[str]:
         """What IPython (Jupyter, Colab, papermill) shows instead of a traceback."""
         return [f"TrainingPaused: {self}"]
-
-
-class TrainingEnded(Exception):
-    """Training reached the run's ``train_minutes``: the run is done (`gan_helpers.Run.fit` returns)."""
 
 
 class SessionControl(keras.callbacks.Callback):
@@ -79,11 +77,13 @@ class SessionControl(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         step = self.skipped + batch + 1
+        if self.time_is_up() and not self.ended:
+            if step < self.steps_per_epoch:
+                self.save(step)
+            self.end(Position(self.epoch, step) if step < self.steps_per_epoch else Position(self.epoch + 1, 0))
+            return
         if step >= self.steps_per_epoch:
             return  # the epoch's end: its own checkpoint comes in on_epoch_end
-        if self.time_is_up():
-            self.save(step)
-            self.end(Position(self.epoch, step))
         reason = self.stop_reason()
         if reason:
             self.save(step)
@@ -92,7 +92,9 @@ class SessionControl(keras.callbacks.Callback):
             self.save(step)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.last_saved = self.clock()  # the end-of-epoch checkpoint was just written
+        self.last_saved = self.clock()  # the end-of-epoch checkpoint was just written (unless it ended early)
+        if self.ended:
+            return
         if self.time_is_up() and epoch + 1 < self.total_epochs:
             self.end(Position(epoch + 1, 0))
         reason = self.stop_reason()
@@ -124,8 +126,12 @@ class SessionControl(keras.callbacks.Callback):
 
 
     def end(self, position: Position) -> None:
+        """End the run at ``position``: Keras stops after this step, and the epoch under way is the
+        last one for every callback (``params["epochs"]``, which they share), so its grid and
+        evaluation are written now."""
         self.ended = position
-        raise TrainingEnded(f"train_minutes reached at {position}")
+        self.model.stop_training = True
+        self.params["epochs"] = self.epoch + 1
 
 
 @contextlib.contextmanager

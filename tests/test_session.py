@@ -90,22 +90,30 @@ def test_a_budget_reached_at_an_epochs_end_stops_after_its_checkpoint(tmp_path, 
 
 def test_train_minutes_end_the_run_inside_an_epoch_and_raising_them_continues_it_exactly(tmp_path, tiny_mnist_dir,
                                                                                         reference):
-    ended = train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), train_minutes=5)  # returns: no pause
+    ended = train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), train_minutes=5,
+                  sample_every=2)  # returns: no pause
     summary = json.loads(ended.summary_path.read_text())
     assert summary["ended_at"] == "step 5 of epoch 1" and summary["train_minutes"] == 5
     assert summary["epochs"] == 0 and summary["epochs_trained"] == 5 / STEPS_PER_EPOCH
     assert summary["images_trained"] == 5 * 32 and summary["train_seconds"] == 5 * 60  # one StepClock minute per step
-    assert ended.checkpoints.positions()[-1] == (0, 5)
+    assert ended.checkpoints.positions() == [(0, 5)]  # no end-of-epoch checkpoint for the part epoch
+    # the part epoch is the run's last: its metrics row and its grid (though sample_every is 2) are written
+    rows = ended.metrics()
+    assert [row["epoch"] for row in rows] == [1] and summary["final_metrics"] == rows[-1]
+    assert 0 < rows[0]["images_per_sec"] and "d_loss" in rows[0]
+    assert [p.name for p in ended.samples_dir.glob("epoch_*.png")] == ["epoch_0001.png"]
     session = json.loads(ended.config_path.read_text())["sessions"][-1]
     assert session["ended"] == "train_minutes of 5 reached" and session["at"] == "step 5 of epoch 1"
 
     again = train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), train_minutes=5)
     assert again.checkpoints.positions()[-1] == (0, 5)  # complete: not trained further
     assert json.loads(again.summary_path.read_text())["ended_at"] == "step 5 of epoch 1"
+    assert again.metrics() == rows  # the part epoch's row is kept
 
     resumed = train(tmp_path, tiny_mnist_dir, "run", epochs=3, clock=StepClock(), train_minutes=0)  # no limit now
     assert_same_final_state(reference, resumed, 3)
     assert "ended_at" not in json.loads(resumed.summary_path.read_text())
+    assert [row["epoch"] for row in resumed.metrics()] == [1, 2, 3]
 
 
 def test_train_minutes_used_up_at_an_epochs_end_end_the_run_after_its_checkpoint(tmp_path, tiny_mnist_dir):

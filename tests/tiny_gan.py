@@ -81,9 +81,9 @@ class SlowBatches(keras.callbacks.Callback):
 
 def train(home: Path, data_dir: Path, run_name: str, epochs: int, seed: int = 3,
           batch_size: int = 32, delay_per_batch: float = 0.0, clock=time.monotonic,
-          extra_callbacks: list | None = None, **session) -> gh.Run:
+          extra_callbacks: list | None = None, sample_every: int = 1, **session) -> gh.Run:
     """Train (or resume) the tiny GAN for `epochs` epochs under `home`; return the run.
-    ``session``: the parameters time_budget and checkpoint_every (minutes of ``clock``)."""
+    ``session``: the parameters time_budget, checkpoint_every and train_minutes (minutes of ``clock``)."""
     old_home, os.environ["GAN_HOME"] = os.environ.get("GAN_HOME"), str(home)
     try:
         env = gh.setup(data_dir=data_dir, quiet=True)
@@ -99,7 +99,8 @@ def train(home: Path, data_dir: Path, run_name: str, epochs: int, seed: int = 3,
     gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), keras.optimizers.Adam(2e-4, beta_1=0.5))
     run = gh.Run(env, "tiny_gan", run_name, params, code=gan)
     run.resume(gan)
-    grid = gh.SampleGrid(gan.generator, gh.fixed_noise(16, LATENT_DIM, seed), run.samples_dir, show=False)
+    grid = gh.SampleGrid(gan.generator, gh.fixed_noise(16, LATENT_DIM, seed), run.samples_dir, every=sample_every,
+                        show=False)
     callbacks = run.callbacks(images_per_step=batch_size, samples=grid)
     steps_per_epoch = gh.batches_per_epoch(len(images), batch_size)
     if delay_per_batch:
