@@ -227,6 +227,15 @@ def other() -> str:
                     f"{name} {size / 1e6:.0f}" for name, size in f["default_run_bytes"].items() if size >= 5e5) + ")"
                 for notebook, f in footprint.items())
         rows.append(["Colab survival (`survival.py`, `footprint.py`)", measured, short_machine(s.get("machine"))])
+    if (RESULTS / "widgets_browser.json").exists():
+        w = load("widgets_browser.json")
+        parts = [f"{name.replace('_', ' ')}: {r['action']}, "
+                 + (f"{100 * r['image_pixels_changed']:.0f}% of its image's pixels changed"
+                    if "image_pixels_changed" in r else f"{100 * r['view_pixels_changed']:.0f}% of the view changed, "
+                    f"{len(r['download_links'])} download links")
+                 for name, r in w["widgets"].items() if isinstance(r, dict)]
+        rows.append([f"widgets in headless Chromium (`widgets_browser.py`; screenshots `results/widgets_*.png`)",
+                     ("passed: " if w["passed"] else "FAILED: ") + "; ".join(parts), short_machine(w.get("machine"))])
     return table(["run", "measured", "machine"], rows)
 
 

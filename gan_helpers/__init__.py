@@ -14,7 +14,8 @@ One module per concern, each readable on its own:
 - ``checkpoints``: atomic checkpoints and exact resume, at an epoch's end or inside one
 - ``session``: a session that ends well: time budget, checkpoints every few minutes, the stop button
 - ``progress``: training progress that fits the place (a replaced line in a notebook, a line per epoch)
-- ``plots``: sample grids, loss curves, GIFs
+- ``plots``: sample grids, loss curves, GIFs, the live training view
+- ``widgets``: play with a trained generator (latent explorer, class picker, translate your photos)
 - ``files``: atomic writes that survive a kill and work on Drive
 - ``classifier``: the small MNIST / Fashion-MNIST classifiers that the quality metrics use
 - ``metrics``: the math of FID-style distances, KID, precision/recall, coverage, classifier score
@@ -37,7 +38,8 @@ from .params import (BOOKKEEPING_PARAMS, auto_run_name, read_params, seed_everyt
 from .performance import (JIT_COMPILE_CHOICES, PRECISIONS, choose_jit_compile, choose_precision, float32_policy,
                           set_precision, with_loss_scaling)
 from .progress import TrainingProgress
-from .plots import SampleGrid, fixed_noise, make_gif, plot_losses, sample_paths, save_grid, show_image
+from .plots import (LiveTrainingView, SampleGrid, fixed_noise, grid_image, make_gif, plot_losses, sample_paths, save_grid,
+                    show_image)
 from .classifier import load_classifier
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,
                       inception_features, inception_metrics, load_inception, metrics_table, plot_class_histogram,
@@ -46,6 +48,7 @@ from .runs import Run, read_metrics
 from .session import SessionControl, TrainingPaused
 from .translate import load_generator, translate
 from .sampling import class_grid_inputs, sample, save_samples
+from .widgets import class_picker, latent_explorer, slerp, translate_widget
 from . import compare  # gh.compare.collect_runs(...) etc.
 
 __version__ = "0.1.0"

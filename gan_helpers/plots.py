@@ -1,4 +1,4 @@
-"""Pictures of a GAN run: sample grids, loss curves, GIFs and a Keras callback.
+"""Pictures of a GAN run: sample grids, loss curves, GIFs, and two Keras callbacks (the grids, a live view).
 
 Everything here writes files (atomically, so a crash never leaves a half-written
 PNG) and works headless: matplotlib is used through ``Figure`` + ``FigureCanvasAgg``
@@ -7,6 +7,7 @@ and never touches pyplot's global state.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
@@ -36,19 +37,25 @@ def fixed_noise(num_images: int, latent_dim: int, seed: int) -> np.ndarray:
 
 
 def save_grid(images, path: str | Path, ncols: int | None = None) -> Path:
-    """Tile images in [-1, 1] into one PNG and return its path.
+    """Tile images in [-1, 1] into one PNG (`grid_image`) and return its path."""
+    picture = grid_image(images, ncols)
+    return write_atomically(path, lambda file: picture.save(file, format="PNG"))
+
+
+def grid_image(images, ncols: int | None = None) -> Image.Image:
+    """Tile images in [-1, 1] into one picture (``ncols`` per row; None: near-square).
 
     ``images`` is an array or tensor shaped (N, H, W, C) with C = 1 or 3, or (N, H, W).
-    Values are clipped to [-1, 1] and mapped linearly to 0..255. Grey grids are saved as
-    mode "L", colour as "RGB". Tiles smaller than 64 px are enlarged by a whole-number
-    factor (nearest neighbour) so the grid is at least ~256 px wide.
+    Values are clipped to [-1, 1] and mapped linearly to 0..255. Grey grids are mode "L",
+    colour "RGB". Tiles smaller than 64 px are enlarged by a whole-number factor (nearest
+    neighbour) so the grid is at least ~256 px wide.
     """
     images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
     if images.ndim == 3:
         images = images[..., np.newaxis]
     if images.ndim != 4 or images.shape[-1] not in (1, 3) or images.shape[0] == 0:
         raise ValueError(
-            f"save_grid expects a non-empty batch shaped (N, H, W, C) with C in (1, 3), "
+            f"grid_image expects a non-empty batch shaped (N, H, W, C) with C in (1, 3), "
             f"or (N, H, W); got shape {images.shape}. Pass a batch, e.g. generator(noise)."
         )
     if not np.all(np.isfinite(images)):
@@ -72,8 +79,7 @@ def save_grid(images, path: str | Path, ncols: int | None = None) -> Path:
         top = BORDER_PX + (index // ncols) * (height + BORDER_PX)
         left = BORDER_PX + (index % ncols) * (width + BORDER_PX)
         grid[top : top + height, left : left + width] = tile
-    picture = Image.fromarray(grid[..., 0] if channels == 1 else grid)  # mode "L" or "RGB"
-    return write_atomically(path, lambda file: picture.save(file, format="PNG"))
+    return Image.fromarray(grid[..., 0] if channels == 1 else grid)  # mode "L" or "RGB"
 
 
 def show_image(path: str | Path) -> None:
@@ -207,3 +213,78 @@ class SampleGrid(keras.callbacks.Callback):
         path = save_grid(images, self.folder / f"epoch_{epoch_number:04d}.png", ncols=self.ncols)
         if self.show:
             show_image(path)
+
+
+class LiveTrainingView(keras.callbacks.Callback):
+    """Keras callback: one picture in the notebook that each update replaces: the newest sample
+    grid, the loss curves and a quality measured during training (metrics.csv's ``quality``
+    column, default ``q_frechet_distance``; None: no quality panel), after every ``every`` epochs and the last.
+
+    Put it after the run's callbacks (`gan_helpers.Run.callbacks`), which write the epoch's metrics
+    row and grid first. The picture is a notebook display updated in place, so a long run stays
+    one picture (also in a notebook papermill executes); outside a notebook it draws nothing.
+    The progress line (`gan_helpers.TrainingProgress`) stays below it.
+    """
+
+    def __init__(self, metrics_csv: str | Path, samples_dir: str | Path, every: int = 1,
+                 quality: str | None = "q_frechet_distance", notebook: bool | None = None):
+        super().__init__()
+        self.quality = quality
+        if every < 1:
+            raise ValueError(f"every={every}: update the view at least every 1 epoch.")
+        self.metrics_csv, self.samples_dir, self.every = Path(metrics_csv), Path(samples_dir), every
+        if notebook is None:
+            from .progress import in_notebook
+
+            notebook = in_notebook()
+        self.notebook = notebook
+        self.display_id = f"live-view-{id(self)}"
+        self.updates = 0  # how often the picture was redrawn (tests read it)
+
+    def on_epoch_end(self, epoch, logs=None):
+        completed = epoch + 1
+        if completed % self.every and completed != (self.params or {}).get("epochs"):
+            return
+        if self.notebook:
+            from IPython.display import Image as InlineImage, display
+
+            buffer = io.BytesIO()
+            try:
+                self.figure().savefig(buffer, format="png", dpi=80)
+                shown = InlineImage(data=buffer.getvalue())
+            except (OSError, ValueError) as error:  # a damaged file must not end the training: say so instead
+                shown = f"live view: {error}"
+            display(shown, display_id=self.display_id, update=self.updates > 0)
+        self.updates += 1
+
+    def figure(self) -> Figure:
+        """The view as a figure: newest grid | losses | quality, against epochs."""
+        rows, grids = read_metrics(self.metrics_csv), sample_paths(self.samples_dir) if self.samples_dir.exists() else []
+        panels = 3 if self.quality else 2
+        figure = new_figure(4.4 * panels, 3.6, layout="tight")
+        grid_axes, loss_axes, *quality_axes = figure.subplots(1, panels, width_ratios=[1, 1.3, 1.3][:panels])
+        grid_axes.axis("off")
+        if grids:
+            with Image.open(grids[-1]) as picture:
+                grid_axes.imshow(np.asarray(picture.convert("RGB")))
+            grid_axes.set_title(grids[-1].stem.replace("_", " "))
+        epochs = [row["epoch"] for row in rows]
+        panels = [(loss_axes, [n for n in (rows[-1] if rows else {}) if n.endswith("loss")], "losses")]
+        if self.quality:
+            title = "Fréchet distance (lower is better)" if self.quality == "q_frechet_distance" else self.quality
+            panels.append((quality_axes[0], [self.quality], title))
+        for axes, names, title in panels:
+            for name in names:
+                values = [row.get(name, math.nan) for row in rows]
+                if not all(math.isnan(v) for v in values):
+                    axes.plot(epochs, values, marker="o" if len(rows) < 30 else "", label=name)
+            axes.set_title(title)
+            axes.set_xlabel("epoch")
+            axes.grid(alpha=0.3)
+            if axes.lines:
+                axes.legend(fontsize=8)
+            else:
+                axes.text(0.5, 0.5, "not measured yet", ha="center", va="center", transform=axes.transAxes)
+        if self.quality == "q_frechet_distance" and quality_axes[0].lines:
+            quality_axes[0].set_yscale("log")
+        return figure

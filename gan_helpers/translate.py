@@ -74,7 +74,12 @@ def translate(image_or_path, direction: str = "BtoA", run_folder: str | Path | N
     """
     if run_folder is None:
         run_folder = newest_run_folder(direction)
-    generator = load_generator(run_folder, direction)
+    return translate_with(load_generator(run_folder, direction), image_or_path)
+
+
+def translate_with(generator: keras.Model, image_or_path) -> np.ndarray:
+    """Translate one image (a file path, a PIL image or a uint8 array) with a loaded generator, at
+    the square size it was trained at; return uint8 RGB (size, size, 3)."""
     size = generator.input_shape[1]
     if isinstance(image_or_path, (str, Path)):
         with Image.open(Path(image_or_path).expanduser()) as opened:
