@@ -40,6 +40,16 @@ NOTEBOOK_CELLS = [
 ]
 
 
+CATCH_FILE_CHOOSER = """
+const click = HTMLInputElement.prototype.click;
+HTMLInputElement.prototype.click = function () {
+  if (this.type !== "file") return click.call(this);
+  this.id = "caught-file-input";
+  document.body.appendChild(this);
+};
+"""
+
+
 def tiny_models(folder: Path) -> dict[str, str]:
     """Untrained stand-ins: an unconditional and a conditional 28x28 generator, and two 64-px translators."""
     import keras
@@ -66,6 +76,19 @@ def tiny_models(folder: Path) -> dict[str, str]:
             "cyclegan": str(folder / "cyclegan")}
 
 
+def my_photo() -> Image.Image:
+    """A small landscape to upload: a sky getting lighter toward the horizon, a sun, green hills (160x96)."""
+    from PIL import ImageDraw
+
+    sky = np.linspace([40, 90, 200], [190, 215, 240], 96).astype(np.uint8)
+    picture = Image.fromarray(np.repeat(sky[:, np.newaxis], 160, axis=1))
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse((110, 12, 138, 40), fill=(250, 210, 80))
+    draw.ellipse((-40, 60, 100, 150), fill=(60, 140, 60))
+    draw.ellipse((60, 70, 220, 170), fill=(40, 110, 50))
+    return picture
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -74,9 +97,15 @@ def free_port() -> int:
 
 def start_jupyter(folder: Path, port: int, token: str, log) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("GAN_SMOKE", "GAN_HEADLESS")}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"  # no TensorFlow start-up lines in the screenshots
+    # JupyterLab renders only the cells in view by default; render them all, so every widget can be found
+    settings = folder / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(folder / "lab-settings")
     env["PYTHONPATH"] = os.pathsep.join([str(harness.REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return subprocess.Popen([sys.executable, "-m", "jupyter", "notebook", "--no-browser", f"--port={port}",
-                             "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+                             "--ServerApp.ip=127.0.0.1", "--allow-root", f"--IdentityProvider.token={token}",
                              f"--ServerApp.root_dir={folder}", "--ServerApp.open_browser=False"],
                             cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -100,12 +129,15 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1800"):
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,2000"):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
 def shot(element, path: Path) -> np.ndarray:
+    """A screenshot of ``element`` (scrolled to the top of JupyterLab's notebook panel first, which scrolls itself)."""
+    element.parent.execute_script("arguments[0].scrollIntoView({block: 'start'})", element)
+    time.sleep(0.5)
     path.write_bytes(element.screenshot_as_png)
     return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
 
@@ -134,7 +166,7 @@ def main() -> int:
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, work / "widgets.ipynb")
-    picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (48, 80, 3), dtype=np.uint8))
+    picture = my_photo()
     picture.save(work / "my_photo.jpg")
 
     port, token = free_port(), secrets.token_hex(16)
@@ -148,7 +180,10 @@ def main() -> int:
         driver = browser()
         driver.get(f"http://127.0.0.1:{port}/notebooks/widgets.ipynb?token={token}")
         wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell"), 90, "the notebook")
-        wait_for(lambda: "Idle" in driver.page_source or "idle" in driver.page_source.lower(), 90, "the kernel")
+        try:  # a new notebook asks which kernel to start: the default (Python 3)
+            wait_for(lambda: driver.find_element(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept"), 15, "").click()
+        except TimeoutError:
+            pass
         run_menu = wait_for(lambda: [e for e in driver.find_elements(By.CSS_SELECTOR, ".lm-MenuBar-itemLabel")
                                      if e.text == "Run"][0], 30, "the Run menu")
         run_menu.click()
@@ -160,7 +195,7 @@ def main() -> int:
         cell = lambda i: driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-Cell")[i]  # noqa: E731
         images = lambda i: cell(i).find_elements(By.CSS_SELECTOR, ".widget-image")  # noqa: E731
         wait_for(lambda: images(1)[0].size["height"] > 10 and images(2)[0].size["height"] > 10, 120, "the pictures")
-        wait_for(lambda: cell(3).find_elements(By.CSS_SELECTOR, "input[type=file]"), 60, "the upload button")
+        wait_for(lambda: cell(3).find_elements(By.CSS_SELECTOR, ".widget-upload"), 60, "the upload button")
         results["kernel_headless"] = "headless: True" in cell(0).text
 
         # 1. the latent explorer: drag the slider from t = 0 to about 0.5
@@ -189,15 +224,19 @@ def main() -> int:
                                    "view_pixels_changed": changed_fraction(view_before, view_after)}
 
         # 3. translate your own picture: upload a JPEG the script made
-        upload = cell(3).find_element(By.CSS_SELECTOR, "input[type=file]")
         translate_view = cell(3).find_element(By.CSS_SELECTOR, ".jp-OutputArea-output")
         view_before = shot(translate_view, out / "widgets_translate_before.png")
-        upload.send_keys(str(work / "my_photo.jpg"))
+        # The upload button opens the browser's file chooser from a file input it keeps out of the page;
+        # where a person picks a file there, the script catches that input and gives it the file.
+        driver.execute_script(CATCH_FILE_CHOOSER)
+        cell(3).find_element(By.CSS_SELECTOR, ".widget-upload").click()
+        wait_for(lambda: driver.find_element(By.ID, "caught-file-input"), 10, "the file chooser").send_keys(
+            str(work / "my_photo.jpg"))
         wait_for(lambda: cell(3).find_elements(By.CSS_SELECTOR, "a[download]"), 60, "the translations")
         time.sleep(2)
         view_after = shot(translate_view, out / "widgets_translate_after.png")
         links = [a.get_attribute("download") for a in cell(3).find_elements(By.CSS_SELECTOR, "a[download]")]
-        results["translate"] = {"action": "uploaded my_photo.jpg (80x48)",
+        results["translate"] = {"action": "uploaded my_photo.jpg (160x96)",
                                 "view_pixels_changed": changed_fraction(view_before, view_after), "download_links": links}
     finally:
         if driver is not None:

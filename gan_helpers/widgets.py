@@ -72,6 +72,13 @@ def png_bytes(picture: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
+def set_picture(image_widget: Any, picture: Image.Image, min_width: int = 0) -> None:
+    """Show ``picture`` in an ``ipywidgets.Image`` at its own size (not stretched to the page's width),
+    or enlarged to ``min_width`` pixels."""
+    image_widget.value = png_bytes(picture)
+    image_widget.width = str(max(picture.width, min_width))
+
+
 def show_picture(picture: Image.Image) -> Image.Image:
     """Show a PIL picture inline in a notebook (else do nothing); return it."""
     if in_notebook():
@@ -158,14 +165,14 @@ class LatentExplorer:
         self.t = float(t)
         image = self.image_at(self.t)
         if "image" in self.controls:
-            self.controls["image"].value = png_bytes(_enlarged(image[np.newaxis]))
+            set_picture(self.controls["image"], _enlarged(image[np.newaxis]))
         return image
 
     def fresh_grid(self, n: int = 16) -> Image.Image:
         """The "new grid" button: ``n`` images from new random noise."""
         picture = grid_image(self._images(seed_noise(random.randrange(2**31), self.latent_dim, n)))
         if "grid" in self.controls:
-            self.controls["grid"].value = png_bytes(picture)
+            set_picture(self.controls["grid"], picture)
         return picture
 
     def save(self, what: str = "image") -> Path:
@@ -194,7 +201,7 @@ class LatentExplorer:
         if "image" in self.controls:
             self.move(self.t)
         if strip and "strip" in self.controls:
-            self.controls["strip"].value = png_bytes(grid_image(self.path(), ncols=self.steps))
+            set_picture(self.controls["strip"], grid_image(self.path(), ncols=self.steps))
 
     def widget(self):
         """The controls (ipywidgets): seeds, the slider, the image, the strip, new grid, save."""
@@ -217,6 +224,7 @@ class LatentExplorer:
             row.append(button)
         c["slider"].observe(lambda change: self.move(change["new"]), names="value")
         self._refresh(strip=True)
+        self.fresh_grid()
         return w.VBox([w.HBox([c["seed0"], c["seed1"]]), w.HBox(row[:2] + row[3:]), c["slider"], c["image"],
                        c["strip"], row[2], c["grid"], c["message"]])
 
@@ -302,8 +310,8 @@ class ClassPicker:
     def _refresh(self) -> np.ndarray:
         grid = self.class_grid()
         if "grid" in self.controls:
-            self.controls["grid"].value = png_bytes(grid_image(grid))
-            self.controls["row"].value = png_bytes(grid_image(self.every_class(), ncols=self.classes))
+            set_picture(self.controls["grid"], grid_image(grid))
+            set_picture(self.controls["row"], grid_image(self.every_class(), ncols=self.classes))
         return grid
 
     def save(self) -> Path:
@@ -410,7 +418,7 @@ class TranslateWidget:
             results.append(Translation(name, resized, translated, paths))
         self.results = results
         if "view" in self.controls:
-            self.controls["view"].value = png_bytes(self.picture())
+            set_picture(self.controls["view"], self.picture(), min_width=3 * 160)
             self.controls["links"].value = self.download_links()
         return results
 
