@@ -1,9 +1,9 @@
-"""The result tables of benchmarks/README.md, generated from benchmarks/results/*.json.
+"""The result tables of benchmarks/README.md (and the leaderboard in README.md), generated from benchmarks/results/*.json.
 
-    python benchmarks/report.py           # rewrite the generated sections of benchmarks/README.md
-    python benchmarks/report.py --check   # exit 1 if the README is not what the JSON files give
+    python benchmarks/report.py           # rewrite the generated sections of both READMEs
+    python benchmarks/report.py --check   # exit 1 if a README is not what the JSON files give
 
-Each generated section sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` in the
+Each generated section sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` in a
 README; the prose around them is written by hand. Every row names the machine it was measured on
 (the result's ``machine`` record; "not recorded" where an old result has none).
 """
@@ -21,6 +21,7 @@ from typing import Callable
 from harness import RESULTS
 
 README = RESULTS.parent / "README.md"
+MAIN_README = RESULTS.parent.parent / "README.md"
 MARKER = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S)
 
 
@@ -239,16 +240,18 @@ def other() -> str:
     return table(["run", "measured", "machine"], rows)
 
 
-def leaderboards() -> str:
-    """leaderboard_*.json: each leaderboard's tables as gan_helpers.leaderboard wrote them, and its curve."""
+def leaderboards(results_link: str = "benchmarks/results/") -> str:
+    """leaderboard_*.json: each leaderboard's tables as gan_helpers.leaderboard wrote them, and its plots
+    (linked from README.md, hence ``results_link``)."""
     parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
         data = json.loads(path.read_text())
-        parts.append(f"**{data['dataset']}**, {data['seeds']} seeds, {data['budget_minutes']:g} minutes per run, "
-                     f"{short_machine(data.get('machine'))}, {data['date']} (`{data['command']}`):")
+        parts.append(f"**{data['dataset']}**, {data['seeds']} seeds, {data['budget_minutes']:g} minutes of training per "
+                     f"run, {short_machine(data.get('machine'))}, {data['date']} (`{data['command']}`; protocol: "
+                     f"[{path.name}]({results_link}{path.name})):")
         for t in data["tables"]:
             parts += [f"*{t['title']}*", t["markdown"]]
-        parts += [f"![{name}](results/{file})" for name, file in data.get("plots", {}).items()]
+        parts += [f"![{name}]({results_link}{file})" for name, file in data.get("plots", {}).items()]
     return "\n\n".join(parts) or "No leaderboard measured yet."
 
 
@@ -269,17 +272,21 @@ def render(readme: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="only check that the README is up to date")
+    parser.add_argument("--check", action="store_true", help="only check that the READMEs are up to date")
     args = parser.parse_args()
-    current = README.read_text()
-    wanted = render(current)
-    if args.check:
-        if wanted != current:
-            print(f"{README} is not what benchmarks/results/*.json give: run python benchmarks/report.py")
-            return 1
-        return 0
-    README.write_text(wanted)
-    print(f"written {README}")
+    stale = []
+    for readme in (README, MAIN_README):
+        current = readme.read_text()
+        wanted = render(current)
+        if wanted == current:
+            continue
+        stale.append(readme)
+        if not args.check:
+            readme.write_text(wanted)
+            print(f"written {readme}")
+    if args.check and stale:
+        print(f"{', '.join(map(str, stale))}: not what benchmarks/results/*.json give: run python benchmarks/report.py")
+        return 1
     return 0
 
 
