@@ -117,7 +117,27 @@ def _parse_seed(value: int | str | None) -> int:
         raise ValueError(f"seed={value!r}: give a whole number, or 'random'.") from None
 
 
-class LatentExplorer:
+class View:
+    """What the widgets share: `show` displays ``widget()`` where someone is looking, else ``picture()``."""
+
+    def widget(self):
+        raise NotImplementedError
+
+    def picture(self) -> Image.Image:
+        raise NotImplementedError
+
+    def show(self):
+        """Show the widget, or headless the static picture; return what was shown."""
+        if headless():
+            return show_picture(self.picture())
+        from IPython.display import display
+
+        shown = self.widget()
+        display(shown)
+        return shown
+
+
+class LatentExplorer(View):
     """Walk the latent space of an unconditional generator (or of one class of a conditional one).
 
     ``seeds``: the noise seeds of the path's two ends (a number, or "random"). ``steps``: images in
@@ -237,16 +257,6 @@ class LatentExplorer:
             return
         self.controls["seed0"].value, self.controls["seed1"].value = (str(s) for s in self.seeds)
 
-    def show(self):
-        """Show the widget, or headless the static picture; return what was shown."""
-        if headless():
-            return show_picture(self.picture())
-        from IPython.display import display
-
-        shown = self.widget()
-        display(shown)
-        return shown
-
 
 def latent_explorer(generator: keras.Model | str | Path, seeds: Sequence[int | str] = (0, 1), steps: int = 8,
                     label: int | None = None, save_dir: str | Path | None = None) -> LatentExplorer:
@@ -256,7 +266,7 @@ def latent_explorer(generator: keras.Model | str | Path, seeds: Sequence[int | s
     return explorer
 
 
-class ClassPicker:
+class ClassPicker(View):
     """One class of a conditional generator at a time, and every class with the same noise.
 
     `pick` (the class), `set_seed` (the grid's noise) and `vary` (the slider: walks the style
@@ -354,16 +364,6 @@ class ClassPicker:
         except ValueError as error:
             self.controls["message"].value = str(error)
 
-    def show(self):
-        """Show the widget, or headless the static picture; return what was shown."""
-        if headless():
-            return show_picture(self.picture())
-        from IPython.display import display
-
-        shown = self.widget()
-        display(shown)
-        return shown
-
 
 def class_picker(generator: keras.Model | str | Path, label: int = 0, seed: int = 0, per_class: int = 16,
                  save_dir: str | Path | None = None) -> ClassPicker:
@@ -383,7 +383,7 @@ class Translation:
     paths: dict[str, Path]
 
 
-class TranslateWidget:
+class TranslateWidget(View):
     """Translate pictures of your own with a CycleGAN run's two generators, both directions.
 
     `translate_files` (the upload's handler) takes ``{file name: bytes}``; the translations are
@@ -451,17 +451,12 @@ class TranslateWidget:
 
     def show(self):
         """Show the widget; headless, translate the ``examples`` (if any) and show them as a picture."""
-        if headless():
-            if self.examples:
-                self.translate_files({p.name: p.read_bytes() for p in self.examples})
-                return show_picture(self.picture())
+        if headless() and self.examples:
+            self.translate_files({p.name: p.read_bytes() for p in self.examples})
+        elif headless():
             print("translate_widget: headless (no widget front end), so no upload; pass examples=[...] to see some.")
             return None
-        from IPython.display import display
-
-        shown = self.widget()
-        display(shown)
-        return shown
+        return super().show()
 
 
 def uploaded_files(value: Any) -> dict[str, bytes]:
