@@ -140,7 +140,7 @@ def plans(budget: float, epochs: int | None) -> list[tuple[str, str, dict[str, A
 
 
 def _model_runs(models: list[Model], dataset: str, seeds: int, out: Path, label: str, limits: dict[str, Any],
-                train: bool, progress: bool) -> dict[str, list[sweep.SweepRun]]:
+                train: bool, progress: bool, parallel: dict[str, Any] | None = None) -> dict[str, list[sweep.SweepRun]]:
     """Each model's sweep over the seeds: run (what is not finished), or only read (``train=False``)."""
     runs = {}
     for i, model in enumerate(models, 1):
@@ -149,7 +149,8 @@ def _model_runs(models: list[Model], dataset: str, seeds: int, out: Path, label:
         fixed = _fixed_params(model, notebook, dataset, **limits)
         if train:
             print(f"[{label}] model {i}/{len(models)}: {model.name}")
-            runs[model.name] = sweep.run_sweep(notebook, folder, fixed=fixed, seeds=seeds, progress=progress)
+            runs[model.name] = sweep.run_sweep(notebook, folder, fixed=fixed, seeds=seeds, progress=progress,
+                                               **(parallel or {}))
             continue
         planned = sweep.plan_sweep(notebook, folder, fixed=fixed, seeds=seeds)
         recorded = sweep.read_state(folder)
@@ -163,11 +164,14 @@ def _model_runs(models: list[Model], dataset: str, seeds: int, out: Path, label:
 
 def run_leaderboard(dataset: str = "mnist", seeds: int = 3, budget: float = 10.0, epochs: int | None = None,
                     out: str | Path | None = None, models: str | list[str] | list[Model] | None = None,
-                    train: bool = True, progress: bool = True) -> Leaderboard:
+                    train: bool = True, progress: bool = True, jobs: int = 1,
+                    devices: list[str] | None = None) -> Leaderboard:
     """Train every model (``models``: names from ``MODELS``, or `Model`s; default all) for ``seeds``
     seeds under a training-time ``budget`` (minutes per run), and with ``epochs`` also for that many
     epochs; then write the leaderboard into ``out`` and return it. Resumable (see the module).
-    ``train=False`` trains nothing: the tables of the runs as they stand."""
+    ``train=False`` trains nothing: the tables of the runs as they stand. ``jobs`` and ``devices``:
+    a model's seeds side by side, as in `gan_helpers.sweep.run_sweep` (``devices``: one GPU per run;
+    on a CPU keep ``jobs=1``: runs sharing the cores would each train less within the budget)."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset={dataset!r}: the leaderboard's models train on {' or '.join(DATASETS)}.")
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
@@ -180,7 +184,8 @@ def run_leaderboard(dataset: str = "mnist", seeds: int = 3, budget: float = 10.0
     out = Path(out) if out else find_root() / "leaderboards" / f"{dataset}-{budget:g}min"
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    tables = [Table(title, _model_runs(chosen, dataset, seeds, out, label, limits, train, progress))
+    parallel = {"jobs": jobs, "devices": devices}
+    tables = [Table(title, _model_runs(chosen, dataset, seeds, out, label, limits, train, progress, parallel))
               for title, label, limits in plans(budget, epochs)]
     board = write_leaderboard(out, tables, dataset=dataset, seeds=seeds, budget=budget, epochs=epochs,
                               wall_seconds=time.perf_counter() - started if train else None)
@@ -415,11 +420,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="output folder (default <root>/leaderboards/<dataset>-<budget>min)")
     parser.add_argument("--no-train", action="store_true", help="train nothing: tabulate the runs as they stand")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (logs, batch jobs)")
+    parser.add_argument("--jobs", type=int, default=1, help="a model's runs at once (default 1; keep 1 on a CPU)")
+    parser.add_argument("--devices", default="", metavar="0,1,...", help="GPU indices: one per run while it runs")
     args = parser.parse_args(argv)
     try:
         board = run_leaderboard(args.dataset, seeds=args.seeds, budget=args.budget, epochs=args.epochs,
                                 out=args.out, models=args.models or None, train=not args.no_train,
-                                progress=not args.no_progress)
+                                progress=not args.no_progress, jobs=args.jobs,
+                                devices=[d.strip() for d in args.devices.split(",") if d.strip()] or None)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

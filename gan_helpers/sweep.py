@@ -24,20 +24,25 @@ or from a notebook (Colab)::
   from its checkpoints, as the notebooks do. Failed runs are retried.
 - After every run, ``<out>/summary.csv``, ``<out>/summary.md`` and ``<out>/plots/`` are
   rewritten: one row per run, and the chosen metric against each swept parameter.
+- ``--jobs N`` executes N runs at once, each in a papermill process of its own; ``--devices 0,1``
+  gives each run a GPU of its own (``CUDA_VISIBLE_DEVICES``). On a CPU, parallel runs share the cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import concurrent.futures
 import itertools
 import json
+import os
 import re
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from . import compare
 from .environment import find_root
@@ -261,13 +266,21 @@ def execute_notebook(notebook: str | Path, output: str | Path, parameters: dict[
                                cwd=None if cwd is None else str(cwd), progress_bar=False)
 
 
-def execute_run(notebook: str | Path, run: SweepRun, kernel_name: str | None = None) -> None:
-    """Execute one run with papermill and set its status: done, or failed with the error and where to read it."""
+def execute_run(notebook: str | Path, run: SweepRun, kernel_name: str | None = None,
+                own_process: bool = False, device: str | None = None) -> None:
+    """Execute one run with papermill and set its status: done, or failed with the error and where to read it.
+
+    ``own_process``: in a papermill process of its own (for runs side by side), whose kernel sees
+    only ``device`` when one is given (a GPU index, or several: "0,1"; ``CUDA_VISIBLE_DEVICES``)."""
     import papermill
 
     started = time.perf_counter()
     try:
-        execute_notebook(notebook, run.notebook, run.params, kernel_name)
+        if own_process or device is not None:
+            execute_notebook_in_process(notebook, run.notebook, run.params, kernel_name,
+                                        env={"CUDA_VISIBLE_DEVICES": device} if device is not None else None)
+        else:
+            execute_notebook(notebook, run.notebook, run.params, kernel_name)
     except papermill.PapermillExecutionError as error:
         run.status = "paused" if error.ename == "TrainingPaused" else "failed"  # a time budget, say: resumable
         run.error = f"{error.ename}: {error.evalue} (in cell [{error.exec_count}]; read {run.notebook})"
@@ -282,6 +295,34 @@ def execute_run(notebook: str | Path, run: SweepRun, kernel_name: str | None = N
             run.error = (f"The notebook ran to the end but left no summary.json in {run.folder}; "
                          f"does it write its runs elsewhere? (read {run.notebook})")
     run.wall_seconds = round(time.perf_counter() - started, 1)
+
+
+def execute_notebook_in_process(notebook: str | Path, output: str | Path, parameters: dict[str, Any],
+                                kernel_name: str | None = None, env: dict[str, str] | None = None) -> None:
+    """`execute_notebook` in a Python process of its own, whose environment (and so its kernel's) adds ``env``.
+    Raises papermill's error as `execute_notebook` would (rebuilt from the executed notebook)."""
+    import papermill
+
+    code = ("import json, sys; from gan_helpers.sweep import execute_notebook; "
+            "execute_notebook(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4] or None)")
+    finished = subprocess.run([sys.executable, "-c", code, str(notebook), str(output), json.dumps(parameters, default=str),
+                               kernel_name or ""], env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if finished.returncode == 0:
+        return
+    for index, cell in enumerate(_executed_cells(output)):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                raise papermill.PapermillExecutionError(index, cell.get("execution_count"), cell.get("source", ""),
+                                                        out.get("ename", ""), out.get("evalue", ""),
+                                                        out.get("traceback", []))
+    raise RuntimeError(f"papermill exited with {finished.returncode}: {finished.stderr.strip()[-500:]}")
+
+
+def _executed_cells(path: str | Path) -> list[dict]:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    except (OSError, ValueError, KeyError):
+        return []
 
 
 def write_state(out: str | Path, notebook: str | Path, runs: list[SweepRun], metric: str) -> Path:
@@ -331,15 +372,25 @@ def summarize(out: str | Path, runs: list[SweepRun], metric: str = DEFAULT_METRI
 
 def run_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | Iterable[str] | None = None,
               fixed: dict[str, Any] | None = None, seeds: int | None = None, metric: str = DEFAULT_METRIC,
-              kernel_name: str | None = None, progress: bool = True) -> list[SweepRun]:
+              kernel_name: str | None = None, progress: bool = True, jobs: int = 1,
+              devices: Sequence[str] | None = None) -> list[SweepRun]:
     """Plan the sweep (see ``plan_sweep``), run what is not finished yet, and summarize; return the runs.
 
-    Runs whose folder holds summary.json are skipped; the others are executed one after the
-    other (an interrupted one resumes from its checkpoints). A failing run is recorded and the
-    sweep continues. ``sweep.json`` and the summary are rewritten after every run.
+    Runs whose folder holds summary.json are skipped; the others are executed (an interrupted one
+    resumes from its checkpoints), ``jobs`` at a time. ``devices`` (e.g. ``["0", "1"]``) gives each
+    run one GPU of its own while it runs (``CUDA_VISIBLE_DEVICES``; ``jobs`` defaults to their number);
+    without it, parallel runs share every device (on a CPU: the cores). A failing run is recorded
+    and the sweep continues. ``sweep.json`` and the summary are rewritten after every run.
     """
     from tqdm.auto import tqdm
 
+    devices = [str(d) for d in devices] if devices else None
+    jobs = len(devices) if devices and jobs == 1 else jobs
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs={jobs!r}: give the number of runs to execute at once, at least 1.")
+    if devices and jobs > len(devices):
+        raise ValueError(f"jobs={jobs} but only {len(devices)} devices ({','.join(devices)}): each run needs one "
+                         "of its own; give more devices or fewer jobs.")
     runs = plan_sweep(notebook, out, grid, fixed, seeds)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -352,24 +403,35 @@ def run_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | Ite
     print(f"Sweep of {notebook}: {len(runs)} runs, {len(runs) - len(todo)} already finished, {len(todo)} to run. "
           f"Table: {out / 'summary.md'}")
     write_state(out, notebook, runs, metric)
-    bar = tqdm(todo, unit="run", desc="sweep", disable=not progress or not todo)
-    for run in bar:
-        bar.set_postfix_str(run.run_name, refresh=True)
-        run.status, run.ran = "running", True
-        write_state(out, notebook, runs, metric)
-        try:
-            execute_run(notebook, run, kernel_name)
-        except KeyboardInterrupt:
-            run.status, run.error = "interrupted", "stopped by the user; run the sweep again to resume"
-            write_state(out, notebook, runs, metric)
-            summarize(out, runs, metric, notebook)
-            raise
+    bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=not progress or not todo)
+
+    def report(run: SweepRun) -> None:
         write_state(out, notebook, runs, metric)
         summarize(out, runs, metric, notebook)
         outcome = {"done": f"done in {run.wall_seconds:.0f} s",
                    "paused": f"paused after {run.wall_seconds:.0f} s (run the sweep again to continue): {run.error}"
                    }.get(run.status, f"FAILED: {run.error}")
         (bar.write if progress else print)(f"{run.run_name}: {outcome}")
+        bar.update()
+
+    try:
+        if jobs == 1 and not devices:
+            for run in todo:
+                bar.set_postfix_str(run.run_name, refresh=True)
+                run.status, run.ran = "running", True
+                write_state(out, notebook, runs, metric)
+                execute_run(notebook, run, kernel_name)
+                report(run)
+        else:
+            _run_in_parallel(notebook, todo, kernel_name, jobs, devices, started=lambda: write_state(
+                out, notebook, runs, metric), finished=report)
+    except KeyboardInterrupt:
+        for run in todo:
+            if run.status == "running":
+                run.status, run.error = "interrupted", "stopped by the user; run the sweep again to resume"
+        write_state(out, notebook, runs, metric)
+        summarize(out, runs, metric, notebook)
+        raise
     bar.close()
     summarize(out, runs, metric, notebook)
     failed = [run for run in runs if run.status == "failed"]
@@ -377,6 +439,27 @@ def run_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | Ite
     print(f"{len(runs) - len(failed) - len(paused)}/{len(runs)} runs done" + (f", {len(paused)} paused" if paused else "")
           + (f", {len(failed)} failed" if failed else "") + f". Table: {out / 'summary.md'}")
     return runs
+
+
+def _run_in_parallel(notebook: str | Path, todo: list[SweepRun], kernel_name: str | None, jobs: int,
+                     devices: list[str] | None, started: Callable[[], Any], finished: Callable[[SweepRun], Any]) -> None:
+    """Execute ``todo`` ``jobs`` at a time, each in a papermill process of its own (on its own device
+    when ``devices`` are given); ``started()`` and ``finished(run)`` are called from this thread only."""
+    free = list(devices) if devices else [None] * jobs
+    pending, running = list(todo), {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        while pending or running:
+            while pending and free:
+                run, device = pending.pop(0), free.pop(0)
+                run.status, run.ran = "running", True
+                started()
+                running[pool.submit(execute_run, notebook, run, kernel_name, True, device)] = (run, device)
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                run, device = running.pop(future)
+                future.result()  # execute_run records every failure of the run itself
+                free.append(device)
+                finished(run)
 
 
 # ---- command line
@@ -399,6 +482,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--metric", default=DEFAULT_METRIC,
                         help=f"column of the table to plot against each swept parameter (default {DEFAULT_METRIC})")
     parser.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's own)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="runs executed at once, each in a process of its own (default 1; with --devices: their number)")
+    parser.add_argument("--devices", default="", metavar="0,1,...",
+                        help="GPU indices: each run gets one of its own while it runs (CUDA_VISIBLE_DEVICES)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     fixed = {}
@@ -408,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
         fixed[name] = value
     try:
         runs = run_sweep(args.notebook, args.out, args.grid, fixed, args.seeds, args.metric, args.kernel,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, jobs=args.jobs,
+                         devices=[d.strip() for d in args.devices.split(",") if d.strip()] or None)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -259,3 +259,68 @@ def test_a_run_stopped_by_its_time_budget_is_paused_and_the_next_sweep_continues
     (again,) = sweep.run_sweep(NOTEBOOK, out, grid=["seed=5"], fixed={"time_budget": "0"}, progress=False)
     assert again.status == "done"
     assert "Resuming at step 1 of epoch 1" in output_text(Path(again.notebook))
+
+
+# ---- several runs at once (--jobs, --devices)
+
+def _started_and_finished(run: sweep.SweepRun) -> tuple[str, str]:
+    config = json.loads((Path(run.folder) / "config.json").read_text())
+    summary = json.loads((Path(run.folder) / "summary.json").read_text())
+    return config["sessions"][0]["started_at"], summary["finished_at"]
+
+
+def test_two_jobs_at_once_give_the_same_runs_as_one_at_a_time(smoke_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_DETERMINISTIC", "1")  # the same numbers in any process
+    grid, fixed = ["g_learning_rate=1e-4,2e-4"], {"epochs": 1}
+    one = sweep.run_sweep(NOTEBOOK, tmp_path / "one", grid=grid, fixed=fixed, progress=False)
+    two = sweep.run_sweep(NOTEBOOK, tmp_path / "two", grid=grid, fixed=fixed, progress=False, jobs=2)
+    assert [run.status for run in one + two] == ["done"] * 4
+    (start_a, end_a), (start_b, end_b) = (_started_and_finished(run) for run in two)
+    assert start_b < end_a and start_a < end_b  # the two runs overlapped in time
+    rows_one, rows_two = read_csv(tmp_path / "one" / "summary.csv"), read_csv(tmp_path / "two" / "summary.csv")
+    for a, b in zip(rows_one, rows_two, strict=True):
+        assert a["g_learning_rate"] == b["g_learning_rate"] and a["status"] == b["status"] == "done"
+        for metric in ("frechet_distance", "kid", "precision", "recall", "classifier_score"):
+            assert float(a[metric]) == pytest.approx(float(b[metric]), rel=1e-4), metric
+    again = sweep.run_sweep(NOTEBOOK, tmp_path / "two", grid=grid, fixed=fixed, progress=False, jobs=2)
+    assert not any(run.ran for run in again)  # finished runs are not redone
+
+
+PROBE = [
+    ("parameters", 'seed = 0  #@param {type:"integer"}\nrun_name = ""  #@param {type:"string"}'),
+    ("", "import json, os\nfrom pathlib import Path\n"
+         "# the sweep finds the experiment folder from a call like gh.Run(env, \"device_probe\", ...)\n"
+         "folder = Path(os.environ['GAN_HOME']) / 'runs' / 'device_probe' / run_name\n"
+         "folder.mkdir(parents=True, exist_ok=True)\n"
+         "(folder / 'summary.json').write_text(json.dumps({'cuda_visible_devices': os.environ.get('CUDA_VISIBLE_DEVICES'),"
+         " 'pid': os.getpid(), 'seed': seed}))\n"
+         "assert seed != 3, 'seed 3 fails on purpose'"),
+]
+
+
+def probe_notebook(path: Path) -> Path:
+    import nbformat
+
+    cells = []
+    for tag, source in PROBE:
+        cell = nbformat.v4.new_code_cell(source)
+        if tag:
+            cell.metadata["tags"] = [tag]
+        cells.append(cell)
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_devices_give_each_run_its_own_gpu_and_a_failure_is_still_recorded(smoke_home, tmp_path):
+    notebook = probe_notebook(tmp_path / "probe.ipynb")
+    runs = sweep.run_sweep(notebook, tmp_path / "probe", seeds=4, devices=["5", "6"], progress=False)
+    assert [run.status for run in runs] == ["done", "done", "done", "failed"]
+    assert "seed 3 fails on purpose" in runs[3].error and "AssertionError" in runs[3].error
+    seen = [json.loads((Path(run.folder) / "summary.json").read_text()) for run in runs[:3]]
+    assert {s["cuda_visible_devices"] for s in seen} <= {"5", "6"} and len({s["pid"] for s in seen}) == 3
+    with pytest.raises(ValueError, match="jobs=3 but only 2 devices"):
+        sweep.run_sweep(notebook, tmp_path / "probe", seeds=4, devices=["5", "6"], jobs=3, progress=False)
+    with pytest.raises(ValueError, match="jobs=0"):
+        sweep.run_sweep(notebook, tmp_path / "probe", seeds=1, jobs=0, progress=False)
