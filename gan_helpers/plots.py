@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from .files import write_atomically
+from .progress import in_notebook
 from .runs import read_metrics
 
 BORDER_PX = 2
@@ -128,18 +129,23 @@ def plot_losses(
             f"its columns are {header}. Pass columns= with names from that list."
         )
 
-    def numbers(name: str) -> list[float]:
-        return [row.get(name, math.nan) for row in rows]
-
     figure = new_figure(7, 4, layout="tight")
     axes = figure.add_subplot()
-    for name in columns:
-        axes.plot(numbers("epoch"), numbers(name), marker="o" if len(rows) < 30 else "", label=name)
-    axes.set_xlabel("epoch")
+    draw_curves(axes, rows, columns)
     axes.set_ylabel("loss")
-    axes.grid(alpha=0.3)
     axes.legend()
     return save_figure(figure, path)
+
+
+def draw_curves(axes, rows: list[dict[str, float]], columns: list[str]) -> None:
+    """Plot each of ``columns`` of metrics rows against "epoch" on ``axes`` (a column with no value: no line)."""
+    epochs = [row["epoch"] for row in rows]
+    for name in columns:
+        values = [row.get(name, math.nan) for row in rows]
+        if not all(math.isnan(v) for v in values):
+            axes.plot(epochs, values, marker="o" if len(rows) < 30 else "", label=name)
+    axes.set_xlabel("epoch")
+    axes.grid(alpha=0.3)
 
 
 def make_gif(frames: list[str | Path], path: str | Path, duration_ms: int = 300) -> Path:
@@ -229,15 +235,10 @@ class LiveTrainingView(keras.callbacks.Callback):
     def __init__(self, metrics_csv: str | Path, samples_dir: str | Path, every: int = 1,
                  quality: str | None = "q_frechet_distance", notebook: bool | None = None):
         super().__init__()
-        self.quality = quality
         if every < 1:
             raise ValueError(f"every={every}: update the view at least every 1 epoch.")
-        self.metrics_csv, self.samples_dir, self.every = Path(metrics_csv), Path(samples_dir), every
-        if notebook is None:
-            from .progress import in_notebook
-
-            notebook = in_notebook()
-        self.notebook = notebook
+        self.metrics_csv, self.samples_dir, self.every, self.quality = Path(metrics_csv), Path(samples_dir), every, quality
+        self.notebook = in_notebook() if notebook is None else notebook
         self.display_id = f"live-view-{id(self)}"
         self.updates = 0  # how often the picture was redrawn (tests read it)
 
@@ -268,19 +269,13 @@ class LiveTrainingView(keras.callbacks.Callback):
             with Image.open(grids[-1]) as picture:
                 grid_axes.imshow(np.asarray(picture.convert("RGB")))
             grid_axes.set_title(grids[-1].stem.replace("_", " "))
-        epochs = [row["epoch"] for row in rows]
-        panels = [(loss_axes, [n for n in (rows[-1] if rows else {}) if n.endswith("loss")], "losses")]
+        curves = [(loss_axes, [n for n in (rows[-1] if rows else {}) if n.endswith("loss")], "losses")]
         if self.quality:
             title = "Fréchet distance (lower is better)" if self.quality == "q_frechet_distance" else self.quality
-            panels.append((quality_axes[0], [self.quality], title))
-        for axes, names, title in panels:
-            for name in names:
-                values = [row.get(name, math.nan) for row in rows]
-                if not all(math.isnan(v) for v in values):
-                    axes.plot(epochs, values, marker="o" if len(rows) < 30 else "", label=name)
+            curves.append((quality_axes[0], [self.quality], title))
+        for axes, names, title in curves:
+            draw_curves(axes, rows, names)
             axes.set_title(title)
-            axes.set_xlabel("epoch")
-            axes.grid(alpha=0.3)
             if axes.lines:
                 axes.legend(fontsize=8)
             else:

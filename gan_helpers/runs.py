@@ -229,10 +229,11 @@ class Run:
         start = self.checkpoints.restore_latest(model)
         self.position, self.total_epochs = start, epochs
         self._epoch_seconds = float(self.checkpoints.restored_meta.get("epoch_seconds", 0.0)) if start.step else 0.0
-        self._trained_seconds = (sum(row.get("seconds", 0.0) for row in self.metrics() if row["epoch"] <= start.epoch)
+        rows = self.metrics()
+        self._trained_seconds = (sum(row.get("seconds", 0.0) for row in rows if row["epoch"] <= start.epoch)
                                  + self._epoch_seconds)
         ended_inside_epoch = bool(start.step) and self.time_is_up  # its last row is that partial epoch's: kept
-        self._truncate_metrics(start.epoch + ended_inside_epoch)
+        write_metrics(self.metrics_path, [row for row in rows if row["epoch"] <= start.epoch + ended_inside_epoch])
         if start == (0, 0):
             print(f"New run: {self.folder}")
         elif epochs is not None and start.epoch >= epochs:
@@ -344,10 +345,6 @@ class Run:
     def metrics(self) -> list[dict[str, float]]:
         """The rows of metrics.csv, as numbers."""
         return read_metrics(self.metrics_path)
-
-    def _truncate_metrics(self, last_epoch: int) -> None:
-        rows = [r for r in self.metrics() if r["epoch"] <= last_epoch]
-        write_metrics(self.metrics_path, rows)
 
     def save_model(self, model: keras.Model, file_name: str) -> Path:
         """Save ``model`` as ``<run folder>/<file_name>`` (a ``.keras`` file), atomically."""
