@@ -19,6 +19,7 @@ One module per concern, each readable on its own:
 - ``files``: atomic writes that survive a kill and work on Drive
 - ``classifier``: the small MNIST / Fashion-MNIST classifiers that the quality metrics use
 - ``metrics``: the math of FID-style distances, KID, precision/recall, coverage, classifier score
+- ``distribute``: ``tf.distribute`` strategies (several GPUs, TPU) and a train step's maths across replicas
 - ``performance``: speed switches: precision (mixed bf16/fp16) and XLA, chosen for the device
 - ``quality``: evaluate a generator beside the real-vs-real floor, during and after training
 - ``sweep``: run a notebook over a grid of parameters with papermill (``python -m gan_helpers.sweep``)
@@ -28,6 +29,7 @@ One module per concern, each readable on its own:
 
 from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, Position, load_checkpoint, save_checkpoint
 from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset, require_labels
+from .distribute import STRATEGIES, all_replicas, choose_strategy, global_batch, replica_loss, replica_share, replicas
 from .environment import Environment, setup, smoke_mode, warn_if_no_gpu
 from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveError, find_unpaired_dataset,
                          iter_image_batches, list_images, load_images, make_unpaired_dataset, rgb_to_model_range,

@@ -71,7 +71,7 @@ def check_float(name: str, value: Any, minimum: float = 0.0, maximum: float | No
 BOOKKEEPING_PARAMS = frozenset({
     "epochs", "run_name", "sample_every", "eval_every", "eval_samples",
     "data_dir", "data_source", "kaggle_images", "inception_weights",
-    "precision", "jit_compile", "steps_per_execution",
+    "precision", "jit_compile", "steps_per_execution", "strategy",
     "time_budget", "train_minutes", "checkpoint_every", "keep_checkpoints", "resume_changed_code",
 })
 
