@@ -29,7 +29,8 @@ One module per concern, each readable on its own:
 
 from .checkpoints import CheckpointEveryEpoch, CheckpointFolder, Position, load_checkpoint, save_checkpoint
 from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset, require_labels
-from .distribute import STRATEGIES, all_replicas, choose_strategy, global_batch, replica_loss, replica_share, replicas
+from .distribute import (STRATEGIES, all_replicas, choose_strategy, global_batch, replica_loss, replica_share, replicas,
+                         usable_steps_per_execution)
 from .environment import Environment, setup, smoke_mode, warn_if_no_gpu
 from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveError, find_unpaired_dataset,
                          iter_image_batches, list_images, load_images, make_unpaired_dataset, rgb_to_model_range,

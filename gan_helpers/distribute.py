@@ -108,6 +108,17 @@ def _tpu_strategy() -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
+def usable_steps_per_execution(requested: int, strategy: tf.distribute.Strategy) -> int:
+    """``requested``, or 1 where Keras cannot run several steps per execution: under ``MirroredStrategy``
+    with two or more replicas, Keras 3.15's multi-step loop fails ("You must feed a value for placeholder
+    tensor", also for a plain ``Sequential`` with a built-in loss; TensorFlow 2.21). Says so when it changes it."""
+    if requested > 1 and strategy.num_replicas_in_sync > 1 and isinstance(strategy, tf.distribute.MirroredStrategy):
+        print(f"steps_per_execution={requested} does not work under MirroredStrategy in this Keras version: "
+              "training with 1 step per execution.")
+        return 1
+    return requested
+
+
 def replicas() -> int:
     """How many replicas the current strategy trains on (1 outside any strategy)."""
     return tf.distribute.get_strategy().num_replicas_in_sync
