@@ -127,35 +127,49 @@ def step_ab() -> str:
     return table(["model", "A → B", "rounds", "A images/s", "B images/s", "B / A, median (range)", "machine"], rows)
 
 
-def precision_sweep() -> str:
-    r = load("dcgan_precision_sweep.json")
+def seed_spreads() -> str:
+    """Mean ± std over seeds of the DCGAN's final evaluation, per arm of a comparison: float32 vs bf16
+    (dcgan_precision_sweep.json), one device vs two replicas (distribute_mirrored.json)."""
+    arms: list[tuple[str, list[dict], dict | None]] = []  # (label, runs as flat records, machine)
+    sweep = load("dcgan_precision_sweep.json")
+    for precision in dict.fromkeys(run["precision"] for run in sweep["runs"]):
+        arms.append((precision, [run for run in sweep["runs"] if run["precision"] == precision], sweep.get("machine")))
+    if (RESULTS / "distribute_mirrored.json").exists():
+        mirrored = load("distribute_mirrored.json")
+        labels = {"none": "1 device (`strategy` none)", "mirrored": "2 replicas (`strategy` mirrored)"}
+        for strategy, label in labels.items():
+            runs = [{**run["evaluation"], "train_seconds": run["train_seconds"]}
+                    for run in mirrored["runs"] if run["strategy"] == strategy]
+            if runs:
+                arms.append((label, runs, mirrored.get("machine")))
     rows = []
-    for precision in dict.fromkeys(run["precision"] for run in r["runs"]):
-        runs = [run for run in r["runs"] if run["precision"] == precision]
-
+    for label, runs, machine in arms:
         def spread(key: str, digits: int) -> str:
             values = [run[key] for run in runs]
-            return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+            deviation = statistics.stdev(values) if len(values) > 1 else float("nan")
+            return f"{statistics.mean(values):.{digits}f} ± {deviation:.{digits}f}"
 
-        rows.append([precision, len(runs), spread("classifier_score", 2), spread("frechet_distance", 1), spread("kid", 2),
-                     spread("recall", 3), spread("train_seconds", 0), short_machine(r.get("machine"))])
-    return table(["dtype", "seeds", "classifier score", "Fréchet distance", "KID", "recall", "train s (2 epochs)",
+        rows.append([label, len(runs), spread("classifier_score", 2), spread("frechet_distance", 1), spread("kid", 2),
+                     spread("recall", 3), spread("train_seconds", 0), short_machine(machine)])
+    return table(["arm", "seeds", "classifier score", "Fréchet distance", "KID", "recall", "train s (2 epochs)",
                   "machine"], rows)
 
 
-def cyclegan() -> str:
+def cyclegan() -> list[list]:
+    """Rows of the "other" table: the CycleGAN's step times, its real run, ``gh.translate()``."""
     speed, run = load("cyclegan_speed.json"), load("cyclegan64_real_run.json")
-    rows = [[f"step time, {r['image_size']} px, {r['n_res_blocks']} blocks", f"{r['seconds_per_step']:.2f} s/step "
+    rows = [[f"CycleGAN step time, {r['image_size']} px, {r['n_res_blocks']} blocks (`cyclegan_speed.py`, batch 1, float32)", f"{r['seconds_per_step']:.2f} s/step "
              f"({r['timed_steps']} steps; first {r['first_step_seconds']:.0f} s)", short_machine(speed.get("machine"))]
             for r in speed["results"]]
     e = run["test_evaluation"]
-    rows.append([f"real run, 64 px: {run['epochs']} epochs, {run['steps']:,} steps", f"{run['train_seconds'] / 60:.1f} min; "
+    rows.append([f"CycleGAN real run, 64 px: {run['epochs']} epochs, {run['steps']:,} steps (`-p image_size 64 "
+                 "-p n_res_blocks 6 -p images_per_epoch 500 -p jit_compile on`; grids `results/cyclegan64_grid_epoch*.png`)", f"{run['train_seconds'] / 60:.1f} min; "
                  f"test cycle L1 {e['cycle_l1_a']:.3f} / {e['cycle_l1_b']:.3f}, identity L1 {e['identity_l1_a']:.3f} / "
                  f"{e['identity_l1_b']:.3f}", short_machine(run.get("machine"))])
     sample = load("translate_sample.json")
-    rows.append(["`gh.translate()` of a saved generator", f"{sample['seconds_per_image']:.2f} s per image",
+    rows.append(["`gh.translate()` of that run's generators (`translate_sample.py`)", f"{sample['seconds_per_image']:.2f} s per image",
                  short_machine(sample.get("machine"))])
-    return table(["CycleGAN", "measured", "machine"], rows)
+    return rows
 
 
 def variants() -> str:
@@ -208,12 +222,23 @@ def variants() -> str:
 
 def other() -> str:
     simple, classifiers = load("simple_gan_real_mnist.json"), load("classifiers.json")
-    rows = [[f"Simple GAN, defaults on real MNIST ({simple['epochs']} epochs)",
+    rows = cyclegan() + [[f"Simple GAN, defaults on real MNIST ({simple['epochs']} epochs)",
              f"{simple['train_seconds'] / 60:.1f} min, {simple['mean_images_per_sec']:,.0f} images/s",
              short_machine(simple.get("machine"))]]
     accuracies = [f"{name} {100 * c['test_accuracy']:.2f}% ({c['epochs']} epochs, {c['training_seconds']:.0f} s)"
                   for name, c in classifiers.items() if name != "machine"]
     rows.append(["feature classifiers of the quality metrics: test accuracy", "; ".join(accuracies), "not recorded"])
+    if (RESULTS / "distribute_jobs.json").exists():
+        jobs = load("distribute_jobs.json")
+        walls = {n: [s["wall_seconds"] for s in jobs["sweeps"] if s["jobs"] == n] for n in (1, 2)}
+        if walls[1] and walls[2]:
+            one, two = statistics.mean(walls[1]), statistics.mean(walls[2])
+            runs = jobs["sweeps"][0]["runs"]
+            rows.append([f"a sweep of {runs} Simple GAN runs ({jobs['epochs']} epoch each, real MNIST), `--jobs 2` vs "
+                         f"`--jobs 1` (`distribute.py jobs`, {jobs['cores']} cores)",
+                         f"{two:.0f} s vs {one:.0f} s ({one / two:.2f}× faster; sweeps of "
+                         + ", ".join(f"{s['wall_seconds']:.0f} s with --jobs {s['jobs']}" for s in jobs["sweeps"]) + ")",
+                         short_machine(jobs.get("machine"))])
     if (RESULTS / "survival.json").exists():
         s, p = load("survival.json"), load("survival.json")["parameters"]
         at = s["newest_checkpoint_at_kill"]
@@ -257,7 +282,7 @@ def leaderboards(results_link: str = "benchmarks/results/") -> str:
 
 SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
-    "step-ab": step_ab, "precision-sweep": precision_sweep, "cyclegan": cyclegan, "other": other,
+    "step-ab": step_ab, "seed-spreads": seed_spreads, "other": other,
     "variants": variants, "leaderboard": leaderboards,
 }
 
