@@ -32,9 +32,9 @@ from .data import DATASETS, batches_per_epoch, load_mnist_family, make_dataset, 
 from .distribute import (STRATEGIES, all_replicas, choose_strategy, global_batch, replica_loss, replica_share, replicas,
                          usable_steps_per_execution)
 from .environment import Environment, setup, smoke_mode, warn_if_no_gpu
-from .image_data import (SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveError, find_unpaired_dataset,
-                         iter_image_batches, list_images, load_images, make_unpaired_dataset, rgb_to_model_range,
-                         to_uint8, write_images, write_images_zip)
+from .image_data import (CYCLEGAN_PAIRS, SPLIT_FOLDERS, UnreadableImagesWarning, UnsafeArchiveError, domain_names,
+                         find_unpaired_dataset, iter_image_batches, list_images, load_images, make_unpaired_dataset,
+                         rgb_to_model_range, to_uint8, write_images, write_images_zip)
 from .layers import ReflectionPadding2D
 from .params import (BOOKKEEPING_PARAMS, auto_run_name, read_params, seed_everything, shrink_for_smoke,
                      watch_parameters_cells)
@@ -49,7 +49,7 @@ from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_g
                       quality_floor, to_model_range)
 from .runs import Run, read_metrics
 from .session import SessionControl, TrainingPaused
-from .translate import load_generator, translate
+from .translate import load_generator, run_domain_names, translate
 from .sampling import class_grid_inputs, sample, save_samples
 from .widgets import class_picker, latent_explorer, slerp, translate_widget
 from . import compare  # gh.compare.collect_runs(...) etc.

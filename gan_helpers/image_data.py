@@ -6,6 +6,10 @@ A dataset is a folder in the official layout of the CycleGAN zips::
         trainA/   e.g. Monet paintings     testA/
         trainB/   e.g. photos              testB/
 
+``CYCLEGAN_PAIRS`` names every pair on the authors' server and what its A and B hold
+(`domain_names`: ``("horse", "zebra")`` for ``horse2zebra``); ``"folder"`` is any folder of yours
+in that layout, given as ``data_dir`` (its domains are called A and B).
+
 Where the folder comes from (`find_unpaired_dataset`), in this order:
 
 1. ``data_dir`` (or a ``source`` that is a folder): a folder in that layout, or holding ``<name>/``
@@ -57,6 +61,15 @@ COMPLETE_MARKER = ".complete"
 MAX_UNPACKED_BYTES = 10 * 2**30  # the whole archive, uncompressed
 MAX_COMPRESSION_RATIO = 100  # uncompressed / compressed, of the archive and of any entry over 1 MiB
 DECODE_THREADS = 8  # decoding is mostly file reading, slow on a Drive mount: overlap it
+# The pairs on the CycleGAN authors' server (and in TFDS cycle_gan/), with what trainA and trainB hold.
+# cityscapes is left out: its images need a login at cityscapes-dataset.com.
+CYCLEGAN_PAIRS: dict[str, tuple[str, str]] = {
+    "monet2photo": ("Monet", "photo"), "cezanne2photo": ("Cézanne", "photo"), "ukiyoe2photo": ("ukiyo-e", "photo"),
+    "vangogh2photo": ("Van Gogh", "photo"), "horse2zebra": ("horse", "zebra"), "apple2orange": ("apple", "orange"),
+    "summer2winter_yosemite": ("summer", "winter"), "iphone2dslr_flower": ("iPhone flower", "DSLR flower"),
+    "maps": ("aerial photo", "map"), "facades": ("facade", "facade labels"),
+}
+OWN_FOLDER = "folder"  # the dataset name of a folder of your own, given as data_dir
 
 
 class UnsafeArchiveError(ValueError):
@@ -70,6 +83,12 @@ class UnreadableImagesWarning(UserWarning):
 # --------------------------------------------------------------------------------------------------
 # Finding the dataset folder
 # --------------------------------------------------------------------------------------------------
+
+
+def domain_names(name: str) -> tuple[str, str]:
+    """What the A and B images of dataset ``name`` are, for titles and messages: ``("Monet", "photo")``
+    for ``monet2photo``; ``("A", "B")`` for a folder of your own or a name not in ``CYCLEGAN_PAIRS``."""
+    return CYCLEGAN_PAIRS.get(name, ("A", "B"))
 
 
 def find_unpaired_dataset(
@@ -105,6 +124,10 @@ def find_unpaired_dataset(
         return check_layout(Path(data_dir).expanduser(), name)
     if source and Path(str(source)).expanduser().is_dir():
         return check_layout(Path(str(source)).expanduser(), name)  # a folder is used where it is
+    if name == OWN_FOLDER:
+        raise ValueError(f"dataset={OWN_FOLDER!r} means a folder of your own, but no data_dir was given: set data_dir "
+                         f"(or GAN_DATA_DIR) to a folder holding {', '.join(SPLIT_FOLDERS)}, or choose one of the "
+                         f"published pairs: {', '.join(CYCLEGAN_PAIRS)}.")
 
     cache_dir = Path(cache_dir).expanduser()
     target = cache_dir / name

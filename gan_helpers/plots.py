@@ -11,13 +11,13 @@ import io
 import math
 import re
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Sequence
 
 import keras
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from .files import write_atomically
 from .progress import in_notebook
@@ -37,19 +37,19 @@ def fixed_noise(num_images: int, latent_dim: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((num_images, latent_dim), dtype=np.float32)
 
 
-def save_grid(images, path: str | Path, ncols: int | None = None) -> Path:
+def save_grid(images, path: str | Path, ncols: int | None = None, titles: Sequence[str] | None = None) -> Path:
     """Tile images in [-1, 1] into one PNG (`grid_image`) and return its path."""
-    picture = grid_image(images, ncols)
+    picture = grid_image(images, ncols, titles)
     return write_atomically(path, lambda file: picture.save(file, format="PNG"))
 
 
-def grid_image(images, ncols: int | None = None) -> Image.Image:
+def grid_image(images, ncols: int | None = None, titles: Sequence[str] | None = None) -> Image.Image:
     """Tile images in [-1, 1] into one picture (``ncols`` per row; None: near-square).
 
     ``images`` is an array or tensor shaped (N, H, W, C) with C = 1 or 3, or (N, H, W).
     Values are clipped to [-1, 1] and mapped linearly to 0..255. Grey grids are mode "L",
     colour "RGB". Tiles smaller than 64 px are enlarged by a whole-number factor (nearest
-    neighbour) so the grid is at least ~256 px wide.
+    neighbour) so the grid is at least ~256 px wide. ``titles``: one per column, written above it.
     """
     images = np.asarray(keras.ops.convert_to_numpy(images), dtype=np.float32)
     if images.ndim == 3:
@@ -80,7 +80,25 @@ def grid_image(images, ncols: int | None = None) -> Image.Image:
         top = BORDER_PX + (index // ncols) * (height + BORDER_PX)
         left = BORDER_PX + (index % ncols) * (width + BORDER_PX)
         grid[top : top + height, left : left + width] = tile
-    return Image.fromarray(grid[..., 0] if channels == 1 else grid)  # mode "L" or "RGB"
+    picture = Image.fromarray(grid[..., 0] if channels == 1 else grid)  # mode "L" or "RGB"
+    return picture if titles is None else _with_column_titles(picture, list(titles), ncols, width)
+
+
+def _with_column_titles(grid: Image.Image, titles: list[str], ncols: int, width: int) -> Image.Image:
+    """``grid`` under a white band holding each column's title, centred, shortened with "…" to fit."""
+    if len(titles) != ncols:
+        raise ValueError(f"Got {len(titles)} titles for {ncols} columns: give one title per column.")
+    font = ImageFont.load_default(size=max(10, min(18, width // 7)))
+    band = round(font.size * 1.6)
+    picture = Image.new(grid.mode, (grid.width, grid.height + band), "white")
+    picture.paste(grid, (0, band))
+    draw = ImageDraw.Draw(picture)
+    for column, title in enumerate(titles):
+        while len(title) > 1 and draw.textlength(title, font=font) > width:
+            title = title[:-2] + "…"
+        centre = BORDER_PX + column * (width + BORDER_PX) + width / 2
+        draw.text((centre, band / 2), title, fill="black", font=font, anchor="mm")
+    return picture
 
 
 def show_image(path: str | Path) -> None:

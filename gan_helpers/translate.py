@@ -1,8 +1,9 @@
 """Use a trained image-to-image generator without its notebook.
 
 The CycleGAN notebook leaves two generators in its run folder (see ``drive_layout.md``):
-``generator_AtoB.keras`` (for monet2photo: Monet → photo) and ``generator_BtoA.keras``
-(photo → Monet). In any Python with Keras 3 and ``gan_helpers``:
+``generator_AtoB.keras`` (for monet2photo: Monet → photo; horse2zebra: horse → zebra) and
+``generator_BtoA.keras`` (photo → Monet). ``run_domain_names(run_folder)`` says what A and B are
+for a run. In any Python with Keras 3 and ``gan_helpers``:
 
     from gan_helpers import translate
     monet = translate("holiday.jpg", "BtoA")  # the newest completed CycleGAN run under the root
@@ -12,6 +13,7 @@ The CycleGAN notebook leaves two generators in its run folder (see ``drive_layou
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import keras
@@ -20,7 +22,7 @@ from PIL import Image
 
 from . import layers  # noqa: F401 - registers the custom layers that the saved generators contain
 from .environment import find_root
-from .image_data import rgb_to_model_range, to_uint8
+from .image_data import domain_names, rgb_to_model_range, to_uint8
 
 DIRECTIONS = ("AtoB", "BtoA")
 EXPERIMENT = "cyclegan_monet2photo"  # the notebook's runs/<experiment>/ folder
@@ -31,8 +33,18 @@ def generator_path(run_folder: str | Path, direction: str) -> Path:
     """Where a run keeps the generator for ``direction`` (``"AtoB"`` or ``"BtoA"``)."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction={direction!r}: choose 'AtoB' (trainA style -> trainB style, e.g. "
-                         "Monet -> photo) or 'BtoA' (e.g. photo -> Monet).")
+                         "Monet -> photo, horse -> zebra) or 'BtoA' (e.g. photo -> Monet).")
     return Path(run_folder).expanduser() / f"generator_{direction}.keras"
+
+
+def run_domain_names(run_folder: str | Path) -> tuple[str, str]:
+    """What a CycleGAN run's A and B images are, from the dataset in its ``config.json`` (e.g.
+    ``("horse", "zebra")``); ``("A", "B")`` for a folder of your own or when the run does not say."""
+    try:
+        config = json.loads((Path(run_folder).expanduser() / "config.json").read_text())
+        return domain_names(config["params"]["dataset"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ("A", "B")
 
 
 def load_saved_model(path: Path, missing: str) -> keras.Model:

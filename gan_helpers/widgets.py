@@ -32,7 +32,7 @@ from .environment import in_colab, smoke_mode
 from .plots import grid_image
 from .progress import in_notebook
 from .sampling import check_labels, is_conditional, latent_dim, load_run_generator, num_classes
-from .translate import DIRECTIONS, load_generator, translate_with
+from .translate import DIRECTIONS, load_generator, run_domain_names, translate_with
 
 PREVIEW_PX = 192  # the explorer's single image is shown this wide
 
@@ -447,7 +447,9 @@ class TranslateWidget(View):
         c["upload"] = w.FileUpload(accept="image/*", multiple=True, description="Upload pictures")
         c["view"], c["links"] = w.Image(format="png"), w.HTML("")
         c["upload"].observe(lambda change: self.translate_files(uploaded_files(change["new"])), names="value")
-        return w.VBox([c["upload"], w.Label("each row: your picture · A→B · B→A"), c["view"], c["links"]])
+        name_a, name_b = run_domain_names(self.run_folder)
+        legend = f"each row: your picture · as {name_b} (A→B) · as {name_a} (B→A)"
+        return w.VBox([c["upload"], w.Label(legend), c["view"], c["links"]])
 
     def show(self):
         """Show the widget; headless, translate the ``examples`` (if any) and show them as a picture."""

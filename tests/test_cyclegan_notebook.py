@@ -90,3 +90,27 @@ def test_bad_parameter_stops_the_notebook_before_download_or_training(smoke_env)
         execute(smoke_env, "bad", image_size=250)
     assert error.value.ename == "ValueError" and "image_size=250 must be a multiple of 4" in error.value.evalue
     assert not (smoke_env / "home" / "runs").exists()
+
+
+def test_another_pair_is_named_in_the_grids_and_tables_and_its_choices_are_the_published_pairs(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_SMOKE", "1")
+    monkeypatch.setenv("GAN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GAN_DATA_DIR", str(write_tiny_unpaired(tmp_path / "data", "horse2zebra")))
+    output = tmp_path / "horses.ipynb"
+    pm.execute_notebook(str(NOTEBOOK), str(output), parameters={"dataset": "horse2zebra", "run_name": "hz"},
+                        kernel_name="python3", cwd=str(NOTEBOOK.parent), progress_bar=False)
+    cells = json.loads(output.read_text())["cells"]
+    shown = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/markdown", ""))
+                    for c in cells for o in c.get("outputs", []))
+    assert "A = horse (trainA/testA)" in shown and "B = zebra (trainB/testB)" in shown
+    assert "| A (horse, " in shown and "| B (zebra, " in shown and "Monet" not in shown
+    folder = tmp_path / "home" / "runs" / "cyclegan_monet2photo" / "hz"
+    assert gh.run_domain_names(folder) == ("horse", "zebra")
+    with Image.open(gh.sample_paths(folder / "samples")[-1]) as grid:
+        pixels = np.asarray(grid)
+    plain = np.asarray(gh.grid_image(np.zeros((4 * 6, 32, 32, 3), "float32"), ncols=6))
+    assert pixels.shape[1] == plain.shape[1] and pixels.shape[0] > plain.shape[0]  # a band of titles on top
+    band = pixels[:pixels.shape[0] - plain.shape[0]]
+    assert (band < 128).any() and (band > 200).mean() > 0.6  # dark text on white
+
+    assert list(gh.sweep.parameter_specs(NOTEBOOK)["dataset"].choices) == [*gh.CYCLEGAN_PAIRS, "folder"]

@@ -215,6 +215,33 @@ def test_local_folder_is_used_in_place(tmp_path):
     assert not cache.exists()
 
 
+@pytest.mark.parametrize("name", ["horse2zebra", "maps"])
+def test_a_published_pair_comes_from_its_own_official_url_into_its_own_folder(http_server, tmp_path, name):
+    official = http_server.add_mirror(f"pairs-{name}", {f"{name}.zip": dataset_zip(top=name)})
+    folder = find_unpaired_dataset(name, cache_dir=tmp_path / "cache", official_url=official + "{name}.zip",
+                                   use_tfds=False)
+    assert http_server.requests[-1] == f"/pairs-{name}/{name}.zip"
+    assert folder == tmp_path / "cache" / name
+    assert_complete(folder)
+    assert name in image_data.CYCLEGAN_PAIRS and image_data.domain_names(name) != ("A", "B")
+
+
+def test_every_pair_has_two_names_and_an_own_folder_is_called_a_and_b():
+    assert image_data.domain_names("monet2photo") == ("Monet", "photo")
+    assert image_data.domain_names("horse2zebra") == ("horse", "zebra")
+    assert image_data.domain_names("folder") == ("A", "B")
+    for name, (a, b) in image_data.CYCLEGAN_PAIRS.items():
+        assert a and b and a != b, name
+
+
+def test_an_own_folder_is_used_in_place_and_without_data_dir_is_a_clear_error(tmp_path):
+    root = write_tiny_unpaired(tmp_path / "mine", "my_pictures")
+    assert find_unpaired_dataset("folder", cache_dir=tmp_path / "cache", data_dir=root, **NO_SOURCES) == root
+    with pytest.raises(ValueError, match="no data_dir was given: set data_dir .*horse2zebra"):
+        find_unpaired_dataset("folder", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
+
+
 def test_local_folder_missing_a_split_is_reported(tmp_path):
     root = write_tiny_unpaired(tmp_path / "drive")
     for image in (root / "testB").iterdir():

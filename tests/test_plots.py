@@ -15,6 +15,7 @@ from PIL import Image
 from gan_helpers.plots import (
     SampleGrid,
     fixed_noise,
+    grid_image,
     make_gif,
     plot_losses,
     sample_paths,
@@ -143,6 +144,24 @@ def test_save_grid_rejects_wrong_shapes(tmp_path, shape):
 def test_save_grid_rejects_ncols_below_one(tmp_path):
     with pytest.raises(ValueError, match="ncols must be >= 1"):
         save_grid(np.zeros((4, 28, 28, 1)), tmp_path / "grid.png", ncols=0)
+
+
+def test_save_grid_titles_each_column_in_a_white_band_above_it(tmp_path):
+    images = -np.ones((12, 64, 64, 3), dtype=np.float32)  # black tiles, 6 columns x 2 rows
+    plain = np.asarray(grid_image(images, ncols=6))
+    path = save_grid(images, tmp_path / "titled.png", ncols=6,
+                     titles=["horse", "as zebra", "back to horse", "zebra", "as horse", "back to zebra"])
+    titled = read_pixels(path)
+    band = titled.shape[0] - plain.shape[0]
+    assert titled.shape[1] == plain.shape[1] and 12 <= band <= 40
+    np.testing.assert_array_equal(titled[band:], plain)  # the tiles are unchanged, below the band
+    for column in range(6):
+        left = 2 + column * (64 + 2)
+        cell = titled[:band, left:left + 64].min(axis=-1)
+        assert (cell < 128).sum() > 20, column  # some text in every column's title
+        assert (cell > 200).mean() > 0.6  # on white
+    with pytest.raises(ValueError, match="Got 2 titles for 6 columns"):
+        grid_image(images, ncols=6, titles=["a", "b"])
 
 
 # --- fixed_noise -----------------------------------------------------------------------

@@ -151,6 +151,18 @@ def test_an_uploaded_jpeg_and_png_come_back_translated_both_ways(tmp_path):
         widget.translate_files({"notes.txt": b"not an image"})
 
 
+def test_the_translate_widget_names_the_runs_pair(tmp_path):
+    folder = cyclegan_run(tmp_path)
+
+    def legend() -> str:
+        return next(child.value for child in TranslateWidget(folder).widget().children if "each row" in str(
+            getattr(child, "value", "")))
+
+    assert legend() == "each row: your picture · as B (A→B) · as A (B→A)"  # a run that does not say
+    (folder / "config.json").write_text('{"params": {"dataset": "horse2zebra"}}')
+    assert legend() == "each row: your picture · as zebra (A→B) · as horse (B→A)"
+
+
 def test_headless_calls_show_a_static_picture_and_return(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GAN_HEADLESS", "1")
     assert headless()
