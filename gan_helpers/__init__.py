@@ -5,8 +5,10 @@ One module per concern, each readable on its own:
 - ``environment``: Colab or local, Drive, root folder, smoke mode, device
 - ``params``: read and check a notebook's parameters cell, shrink it in smoke mode, name runs, seed
 - ``data``: MNIST / Fashion-MNIST download with verification and caching, tf.data pipelines
-- ``image_data``: unpaired image-folder datasets (CycleGAN's monet2photo): download, safe
-  extraction, robust decoding, the augmented tf.data pipeline, JPEG folders and ``images.zip``
+- ``image_data``: unpaired image-folder datasets (CycleGAN's monet2photo and every published pair):
+  download, safe extraction, robust decoding, the augmented tf.data pipeline, JPEG folders and ``images.zip``
+- ``colour_data``: colour datasets for the DCGAN family: CIFAR-10 (official archive, verified, read
+  without extracting or unpickling code) and any folder of images (sub-folders as classes)
 - ``layers``: small Keras layers saved models contain (``ReflectionPadding2D``), registered for loading
 - ``translate``: load a run's saved image-to-image generators and translate an image in one call
 - ``sampling``: draw images from any run's saved generator (conditional or not) in one call
@@ -44,6 +46,7 @@ from .progress import TrainingProgress
 from .plots import (LiveTrainingView, SampleGrid, fixed_noise, grid_image, make_gif, plot_losses, sample_paths, save_grid,
                     show_image)
 from .classifier import load_classifier
+from .colour_data import CIFAR10_CLASSES, load_cifar10, load_image_folder
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,
                       inception_features, inception_metrics, load_inception, metrics_table, plot_class_histogram,
                       quality_floor, to_model_range)

@@ -397,14 +397,19 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if _is_image_file(p))
 
 
-def read_image(path: str | Path, size: int | None = None) -> np.ndarray:
+def read_image(path: str | Path, size: int | None = None, center_crop: bool = False) -> np.ndarray:
     """One image file as uint8 RGB (H, W, 3), resized to ``size``×``size`` (bicubic) if given.
 
-    Grey, RGBA and palette images become RGB (alpha is dropped). Raises OSError/ValueError for
+    ``center_crop``: first cut the largest centred square (else a non-square image is squeezed).
+    Grey, RGBA, CMYK and palette images become RGB (alpha is dropped). Raises OSError/ValueError for
     files Pillow cannot decode.
     """
     with Image.open(path) as picture:
         picture = picture.convert("RGB")  # also forces the full decode: a truncated file fails here
+        if center_crop and picture.width != picture.height:
+            side = min(picture.size)
+            left, top = (picture.width - side) // 2, (picture.height - side) // 2
+            picture = picture.crop((left, top, left + side, top + side))
         if size is not None and picture.size != (size, size):
             picture = picture.resize((size, size), Image.Resampling.BICUBIC)
         return np.asarray(picture, dtype=np.uint8)
@@ -424,12 +429,20 @@ def load_images(paths: Iterable[str | Path] | str | Path, size: int, limit: int 
         if not paths:
             raise ValueError(no_images_message(folder))
     paths = [Path(p) for p in paths][:limit]
+    decoded = decode_images(paths, size)
+    return np.stack([image for image in decoded if image is not None]), [
+        p.name for p, image in zip(paths, decoded) if image is not None]
+
+
+def decode_images(paths: list[Path], size: int, center_crop: bool = False) -> list[np.ndarray | None]:
+    """`read_image` each file (in threads); None for a file that cannot be decoded, with one
+    `UnreadableImagesWarning` for them all. Raises ValueError if none can be decoded."""
     if not paths:
-        raise ValueError("load_images got no image files; pass a folder of images or a list of image files.")
+        raise ValueError("Got no image files; pass a folder of images or a list of image files.")
 
     def decode(path: Path) -> np.ndarray | None:
         try:
-            return read_image(path, size)
+            return read_image(path, size, center_crop)
         except (OSError, ValueError, Image.DecompressionBombError):
             return None
 
@@ -442,14 +455,13 @@ def load_images(paths: Iterable[str | Path] | str | Path, size: int, limit: int 
         warnings.warn(
             f"Skipped {len(bad)} unreadable image file(s) of {len(paths)} in {where}: {names}. "
             "Delete or replace them to silence this warning.",
-            UnreadableImagesWarning, stacklevel=2,
+            UnreadableImagesWarning, stacklevel=3,
         )
-    good = [(p.name, image) for p, image in zip(paths, decoded) if image is not None]
-    if not good:
+    if len(bad) == len(paths):
         where = f"in {paths[0].parent}" if len({p.parent for p in paths}) == 1 else "given"
         raise ValueError(f"None of the {len(paths)} image file(s) {where} could be decoded (first: {paths[0].name!r}); "
                          "replace them with readable .jpg or .png files.")
-    return np.stack([image for _, image in good]), [name for name, _ in good]
+    return decoded
 
 
 def iter_image_batches(paths: list[Path], size: int, batch_size: int = 64) -> Iterator[tuple[np.ndarray, list[str]]]:
