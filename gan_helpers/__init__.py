@@ -21,6 +21,7 @@ One module per concern, each readable on its own:
 - ``files``: atomic writes that survive a kill and work on Drive
 - ``classifier``: the small MNIST / Fashion-MNIST classifiers that the quality metrics use
 - ``metrics``: the math of FID-style distances, KID, precision/recall, coverage, classifier score
+- ``two_sample``: can a small CNN tell generated images from real ones (0.5 = no)? And a checkerboard measure
 - ``distribute``: ``tf.distribute`` strategies (several GPUs, TPU) and a train step's maths across replicas
 - ``performance``: speed switches: precision (mixed bf16/fp16) and XLA, chosen for the device
 - ``quality``: evaluate a generator beside the real-vs-real floor, during and after training
@@ -56,6 +57,7 @@ from .translate import load_generator, run_domain_names, translate
 from .sampling import class_grid_inputs, sample, save_samples
 from .widgets import class_picker, latent_explorer, slerp, translate_widget
 from . import compare  # gh.compare.collect_runs(...) etc.
+from . import two_sample  # gh.two_sample.compare_with_real(...) etc.
 
 __version__ = "0.1.0"
 

@@ -55,6 +55,23 @@ def test_generator_and_discriminator_output_shapes_at_small_sizes(nb, size, bloc
     assert len(residual_adds) == blocks
 
 
+def test_resize_conv_upsampling_leaves_no_checkerboard_where_a_transposed_convolution_does(nb):
+    energy = {}
+    for how in ("transpose", "resize_conv"):
+        inputs = keras.Input((8, 8, 4))
+        model = keras.Model(inputs, nb.upsample_layers(inputs, 2, how))
+        for weight in model.weights:  # a fixed kernel of ones, no bias
+            weight.assign(np.ones(weight.shape) if len(weight.shape) > 1 else np.zeros(weight.shape))
+        output = keras.ops.convert_to_numpy(model(np.ones((1, 8, 8, 4), "float32")))
+        assert output.shape == (1, 16, 16, 2)
+        energy[how] = gh.two_sample.checkerboard_energy(output)
+    assert energy["transpose"] > 0.05  # taps overlap unevenly: a period-2 pattern from a constant input
+    assert energy["resize_conv"] == 0.0  # a constant in, a constant out
+    same_size = nb.build_generator(64, 2, upsample="resize_conv")
+    assert same_size.count_params() == nb.build_generator(64, 2).count_params()
+    assert same_size.output_shape == (None, 64, 64, 3)
+
+
 def test_patchgan_receptive_field_is_70_pixels(nb):
     receptive_field, jump = 1, 1
     for layer in nb.build_discriminator(64).layers:
@@ -160,7 +177,8 @@ TINY = dict(image_size=32, n_res_blocks=1, batch_size=1, epochs=1, decay_epochs=
             learning_rate=2e-4, beta_1=0.5, steps_per_epoch=3)
 
 
-def train_tiny(nb, home: Path, data_dir: Path, stop_after: int, time_budget: float = 0) -> gh.Run:
+def train_tiny(nb, home: Path, data_dir: Path, stop_after: int, time_budget: float = 0,
+               upsample: str = "transpose") -> gh.Run:
     """The notebook's training section at a tiny size, stopping after `stop_after` epochs (or, with
     ``time_budget``, after that many steps: a StepClock makes each step a minute)."""
     os.environ["GAN_HOME"] = str(home)
@@ -170,7 +188,8 @@ def train_tiny(nb, home: Path, data_dir: Path, stop_after: int, time_budget: flo
     train_a, _ = gh.load_images(folder / "trainA", 36)
     train_b, _ = gh.load_images(folder / "trainB", 36)
     size = TINY["image_size"]
-    gan = nb.CycleGAN(nb.build_generator(size, 1), nb.build_generator(size, 1), nb.build_discriminator(size),
+    gan = nb.CycleGAN(nb.build_generator(size, 1, upsample=upsample), nb.build_generator(size, 1, upsample=upsample),
+                      nb.build_discriminator(size),
                       nb.build_discriminator(size), pool_size=TINY["pool_size"], seed=TINY["seed"])
     schedule = lambda: nb.LinearDecayAfter(TINY["learning_rate"], TINY["steps_per_epoch"], 1, 1)  # noqa: E731
     gan.compile(keras.optimizers.Adam(schedule(), beta_1=0.5), keras.optimizers.Adam(schedule(), beta_1=0.5))
@@ -190,16 +209,17 @@ def checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
         return {f"{i}:{name}": archive[f"v{i:05d}"] for i, name in enumerate(names)}
 
 
-def test_resume_equals_uninterrupted_run_including_pools_and_schedule(nb, tmp_path, monkeypatch):
+@pytest.mark.parametrize("upsample", ["transpose", "resize_conv"])
+def test_resume_equals_uninterrupted_run_including_pools_and_schedule(nb, tmp_path, monkeypatch, upsample):
     monkeypatch.setenv("GAN_HOME", str(tmp_path))
     data_dir = write_tiny_unpaired(tmp_path / "data")
-    straight = train_tiny(nb, tmp_path / "straight", data_dir, stop_after=2)
+    straight = train_tiny(nb, tmp_path / "straight", data_dir, stop_after=2, upsample=upsample)
     # As if that run had been stopped after epoch 1: its folder without the epoch-2 checkpoint
     # (saves a third compilation of the train step), then the notebook's code resumes it.
     stopped = tmp_path / "resumed" / "runs" / "cyclegan_test" / "run"
     shutil.copytree(straight.folder, stopped)
     (stopped / "checkpoints" / "epoch_0002.npz").unlink()
-    resumed = train_tiny(nb, tmp_path / "resumed", data_dir, stop_after=2)
+    resumed = train_tiny(nb, tmp_path / "resumed", data_dir, stop_after=2, upsample=upsample)
 
     a, b = checkpoint_arrays(straight.checkpoints.path(2)), checkpoint_arrays(resumed.checkpoints.path(2))
     assert len(a) == len(b)

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import papermill as pm
 import pytest
-from fake_data import TINY_UNPAIRED_COUNTS, write_tiny_unpaired
+from fake_data import TINY_UNPAIRED_COUNTS, tiny_painting, tiny_photo, write_tiny_unpaired
 from PIL import Image
 
 import gan_helpers as gh  # noqa: F401 - registers the layers the saved generators use
@@ -56,6 +56,8 @@ def test_run_folder_then_kaggle_zip_and_inception_without_training_again(smoke_e
     assert summary["inception"] is None and summary["kaggle_images"] is None
     assert set(summary["evaluation"]) >= {"cycle_l1_a", "cycle_l1_b", "identity_l1_a", "identity_l1_b"}
     assert 0 < summary["evaluation"]["cycle_l1_b"] < 2
+    assert summary["evaluation"]["two_sample_accuracy_b_to_a"] is None  # 3 and 4 test images: too few
+    assert 0 <= summary["evaluation"]["checkerboard_energy_b_to_a"] <= 1
     config = json.loads((folder / "config.json").read_text())
     assert config["params"]["kaggle_images"] == 0 and config["params"]["image_size"] == 32
     assert "kaggle_images" in gh.BOOKKEEPING_PARAMS  # so asking for images.zip later resumes this run
@@ -95,7 +97,11 @@ def test_bad_parameter_stops_the_notebook_before_download_or_training(smoke_env)
 def test_another_pair_is_named_in_the_grids_and_tables_and_its_choices_are_the_published_pairs(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_SMOKE", "1")
     monkeypatch.setenv("GAN_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("GAN_DATA_DIR", str(write_tiny_unpaired(tmp_path / "data", "horse2zebra")))
+    data = write_tiny_unpaired(tmp_path / "data", "horse2zebra")
+    for index in range(12):  # enough test images for the two-sample test (2 per fold) and its floor (4)
+        Image.fromarray(tiny_painting(200 + index)).save(data / "testA" / f"extra{index}.jpg", quality=95)
+        Image.fromarray(tiny_photo(200 + index)).save(data / "testB" / f"extra{index}.jpg", quality=95)
+    monkeypatch.setenv("GAN_DATA_DIR", str(data))
     output = tmp_path / "horses.ipynb"
     pm.execute_notebook(str(NOTEBOOK), str(output), parameters={"dataset": "horse2zebra", "run_name": "hz"},
                         kernel_name="python3", cwd=str(NOTEBOOK.parent), progress_bar=False)
@@ -106,6 +112,11 @@ def test_another_pair_is_named_in_the_grids_and_tables_and_its_choices_are_the_p
     assert "| A (horse, " in shown and "| B (zebra, " in shown and "Monet" not in shown
     folder = tmp_path / "home" / "runs" / "cyclegan_monet2photo" / "hz"
     assert gh.run_domain_names(folder) == ("horse", "zebra")
+    evaluation = json.loads((folder / "summary.json").read_text())["evaluation"]
+    for direction in ("a_to_b", "b_to_a"):  # translations after a few steps: easy to tell from real images
+        assert 0.5 <= evaluation[f"two_sample_accuracy_{direction}"] <= 1.0
+        assert 0 <= evaluation[f"two_sample_floor_{direction}"] <= 1
+        assert evaluation[f"two_sample_images_{direction}"] == 12 + TINY_UNPAIRED_COUNTS["testA"]
     with Image.open(gh.sample_paths(folder / "samples")[-1]) as grid:
         pixels = np.asarray(grid)
     plain = np.asarray(gh.grid_image(np.zeros((4 * 6, 32, 32, 3), "float32"), ncols=6))
