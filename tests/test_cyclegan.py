@@ -169,6 +169,36 @@ def test_optimizer_reads_the_schedule_position_from_its_step_counter(nb):
     assert float(optimizer.learning_rate) == pytest.approx(1e-3 * (1 - 2 / 4))
 
 
+def test_the_averaged_generators_follow_the_trained_ones_by_exactly_the_decay_and_are_checkpointed(nb, tmp_path):
+    keras.utils.set_random_seed(3)
+    size = 32
+    gan = nb.CycleGAN(nb.build_generator(size, 1), nb.build_generator(size, 1), nb.build_discriminator(size),
+                      nb.build_discriminator(size), pool_size=2, seed=3, ema_decay=0.5)
+    gan.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5))
+    rng = np.random.default_rng(0)
+    batch = tuple(rng.uniform(-1, 1, (1, size, size, 3)).astype("float32") for _ in range(2))
+    averages = lambda: [w.numpy().copy() for w in gan.average_ab.weights + gan.average_ba.weights]  # noqa: E731
+    trained = lambda: [w.numpy().copy() for w in gan.generator_ab.weights + gan.generator_ba.weights]  # noqa: E731
+    assert all(np.array_equal(a, g) for a, g in zip(averages(), trained()))  # an exact copy at first
+    for t in range(2):
+        before = averages()
+        gan.fit(tf.data.Dataset.from_tensors(batch), epochs=1, verbose=0)
+        decay = min(0.5, (1 + t) / (10 + t))  # 0.1, then 2/11
+        moved = 0.0
+        for average, previous, current in zip(averages(), before, trained()):
+            np.testing.assert_allclose(average, previous + (1 - decay) * (current - previous), rtol=1e-5, atol=1e-6)
+            moved = max(moved, float(np.abs(current - previous).max()))
+        assert moved > 1e-4  # the generators did move, so the check above means something
+
+    path = gh.save_checkpoint(tmp_path / "ema.npz", gan, epoch=1)
+    fresh = nb.CycleGAN(nb.build_generator(size, 1), nb.build_generator(size, 1), nb.build_discriminator(size),
+                        nb.build_discriminator(size), pool_size=2, seed=3, ema_decay=0.5)
+    fresh.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5))
+    gh.load_checkpoint(path, fresh)
+    for restored, saved in zip(fresh.average_ab.weights + fresh.average_ba.weights, averages()):
+        np.testing.assert_array_equal(restored.numpy(), saved)
+
+
 # --------------------------------------------------------------------------------------------------
 # Exact resume: weights, optimizers, schedule position, both image pools
 # --------------------------------------------------------------------------------------------------
@@ -178,7 +208,7 @@ TINY = dict(image_size=32, n_res_blocks=1, batch_size=1, epochs=1, decay_epochs=
 
 
 def train_tiny(nb, home: Path, data_dir: Path, stop_after: int, time_budget: float = 0,
-               upsample: str = "transpose") -> gh.Run:
+               upsample: str = "transpose", ema_decay: float = 0.0) -> gh.Run:
     """The notebook's training section at a tiny size, stopping after `stop_after` epochs (or, with
     ``time_budget``, after that many steps: a StepClock makes each step a minute)."""
     os.environ["GAN_HOME"] = str(home)
@@ -189,8 +219,8 @@ def train_tiny(nb, home: Path, data_dir: Path, stop_after: int, time_budget: flo
     train_b, _ = gh.load_images(folder / "trainB", 36)
     size = TINY["image_size"]
     gan = nb.CycleGAN(nb.build_generator(size, 1, upsample=upsample), nb.build_generator(size, 1, upsample=upsample),
-                      nb.build_discriminator(size),
-                      nb.build_discriminator(size), pool_size=TINY["pool_size"], seed=TINY["seed"])
+                      nb.build_discriminator(size), nb.build_discriminator(size), pool_size=TINY["pool_size"],
+                      seed=TINY["seed"], ema_decay=ema_decay)
     schedule = lambda: nb.LinearDecayAfter(TINY["learning_rate"], TINY["steps_per_epoch"], 1, 1)  # noqa: E731
     gan.compile(keras.optimizers.Adam(schedule(), beta_1=0.5), keras.optimizers.Adam(schedule(), beta_1=0.5))
     run = gh.Run(env, "cyclegan_test", "run", {**TINY, "time_budget": time_budget})
@@ -209,17 +239,18 @@ def checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
         return {f"{i}:{name}": archive[f"v{i:05d}"] for i, name in enumerate(names)}
 
 
-@pytest.mark.parametrize("upsample", ["transpose", "resize_conv"])
-def test_resume_equals_uninterrupted_run_including_pools_and_schedule(nb, tmp_path, monkeypatch, upsample):
+@pytest.mark.parametrize("upsample, ema_decay", [("transpose", 0.0), ("resize_conv", 0.9)])
+def test_resume_equals_uninterrupted_run_including_pools_and_schedule(nb, tmp_path, monkeypatch, upsample, ema_decay):
     monkeypatch.setenv("GAN_HOME", str(tmp_path))
     data_dir = write_tiny_unpaired(tmp_path / "data")
-    straight = train_tiny(nb, tmp_path / "straight", data_dir, stop_after=2, upsample=upsample)
+    options = dict(upsample=upsample, ema_decay=ema_decay)
+    straight = train_tiny(nb, tmp_path / "straight", data_dir, stop_after=2, **options)
     # As if that run had been stopped after epoch 1: its folder without the epoch-2 checkpoint
     # (saves a third compilation of the train step), then the notebook's code resumes it.
     stopped = tmp_path / "resumed" / "runs" / "cyclegan_test" / "run"
     shutil.copytree(straight.folder, stopped)
     (stopped / "checkpoints" / "epoch_0002.npz").unlink()
-    resumed = train_tiny(nb, tmp_path / "resumed", data_dir, stop_after=2, upsample=upsample)
+    resumed = train_tiny(nb, tmp_path / "resumed", data_dir, stop_after=2, **options)
 
     a, b = checkpoint_arrays(straight.checkpoints.path(2)), checkpoint_arrays(resumed.checkpoints.path(2))
     assert len(a) == len(b)

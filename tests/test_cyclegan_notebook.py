@@ -94,7 +94,7 @@ def test_bad_parameter_stops_the_notebook_before_download_or_training(smoke_env)
     assert not (smoke_env / "home" / "runs").exists()
 
 
-def test_another_pair_is_named_in_the_grids_and_tables_and_its_choices_are_the_published_pairs(tmp_path, monkeypatch):
+def test_another_pair_with_averages_and_resize_conv_named_in_grids_and_tables_with_a_two_sample_test(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_SMOKE", "1")
     monkeypatch.setenv("GAN_HOME", str(tmp_path / "home"))
     data = write_tiny_unpaired(tmp_path / "data", "horse2zebra")
@@ -103,7 +103,8 @@ def test_another_pair_is_named_in_the_grids_and_tables_and_its_choices_are_the_p
         Image.fromarray(tiny_photo(200 + index)).save(data / "testB" / f"extra{index}.jpg", quality=95)
     monkeypatch.setenv("GAN_DATA_DIR", str(data))
     output = tmp_path / "horses.ipynb"
-    pm.execute_notebook(str(NOTEBOOK), str(output), parameters={"dataset": "horse2zebra", "run_name": "hz"},
+    pm.execute_notebook(str(NOTEBOOK), str(output), parameters={"dataset": "horse2zebra", "run_name": "hz",
+                                                                     "ema_decay": 0.9, "upsample": "resize_conv"},
                         kernel_name="python3", cwd=str(NOTEBOOK.parent), progress_bar=False)
     cells = json.loads(output.read_text())["cells"]
     shown = "".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/markdown", ""))
@@ -112,7 +113,9 @@ def test_another_pair_is_named_in_the_grids_and_tables_and_its_choices_are_the_p
     assert "| A (horse, " in shown and "| B (zebra, " in shown and "Monet" not in shown
     folder = tmp_path / "home" / "runs" / "cyclegan_monet2photo" / "hz"
     assert gh.run_domain_names(folder) == ("horse", "zebra")
-    evaluation = json.loads((folder / "summary.json").read_text())["evaluation"]
+    summary = json.loads((folder / "summary.json").read_text())
+    evaluation = summary["evaluation"]
+    assert summary["evaluation_without_ema"]["cycle_l1_a"] != evaluation["cycle_l1_a"]  # averages and trained differ
     for direction in ("a_to_b", "b_to_a"):  # translations after a few steps: easy to tell from real images
         assert 0.5 <= evaluation[f"two_sample_accuracy_{direction}"] <= 1.0
         assert 0 <= evaluation[f"two_sample_floor_{direction}"] <= 1
