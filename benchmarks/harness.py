@@ -9,7 +9,8 @@
   networks and its GAN class, compiled as in the notebook) with one constant batch, for step timings.
 - ``interleaved_rates(models, rounds, steps)`` times the models in alternating blocks of steps in one
   process, so the drift of a shared machine (tens of percent within minutes) hits each alike.
-- ``write_result(path, result)`` writes a result JSON that names the machine (``machine()``).
+- ``write_result(path, result)`` writes a result JSON that names the machine (``machine()``);
+  ``load_result(path)`` reads one back to add runs to.
 
 Scripts run as ``python benchmarks/<script>.py``; Python puts this folder on the path, so they
 ``import harness``.
@@ -59,6 +60,14 @@ def write_result(path: str | Path, result: dict[str, Any]) -> Path:
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"written {path}")
     return path
+
+
+def load_result(path: str | Path) -> dict[str, Any]:
+    """A result written earlier by ``write_result``, without its machine and date, to add runs to; {} if none."""
+    path = Path(path)
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results.pop("machine", None), results.pop("date", None)
+    return results
 
 
 def parse_parameters(pairs: list[list[str]]) -> dict[str, Any]:

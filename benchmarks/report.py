@@ -166,6 +166,23 @@ def cyclegan() -> list[list]:
                  "-p n_res_blocks 6 -p images_per_epoch 500 -p jit_compile on`; grids `results/cyclegan64_grid_epoch*.png`)", f"{run['train_seconds'] / 60:.1f} min; "
                  f"test cycle L1 {e['cycle_l1_a']:.3f} / {e['cycle_l1_b']:.3f}, identity L1 {e['identity_l1_a']:.3f} / "
                  f"{e['identity_l1_b']:.3f}", short_machine(run.get("machine"))])
+    if (RESULTS / "cyclegan_quality.json").exists():
+        for name, r in load("cyclegan_quality.json").items():
+            if name in ("machine", "date"):
+                continue
+            e = r["evaluation"]
+
+            def test(direction: str) -> str:
+                accuracy, floor = e[f"two_sample_accuracy_{direction}"], e[f"two_sample_floor_{direction}"]
+                return (f"{accuracy:.2f} ± {e[f'two_sample_accuracy_std_{direction}']:.2f} (real vs real "
+                        f"{floor:.2f}, {e[f'two_sample_images_{direction}']} images)")
+
+            rows.append([f"CycleGAN 64 px, {r['steps']:,} steps, `upsample` {r['variant']['upsample']}, `ema_decay` "
+                         f"{r['variant']['ema_decay']:g} (`cyclegan_quality.py`)",
+                         f"two-sample accuracy photo → Monet {test('b_to_a')}, Monet → photo {test('a_to_b')}; "
+                         f"checkerboard energy of the fake Monets {e['checkerboard_energy_b_to_a']:.4f} (real "
+                         f"{e['checkerboard_energy_real_b_to_a']:.4f}); cycle L1 {e['cycle_l1_a']:.3f} / "
+                         f"{e['cycle_l1_b']:.3f}; {r['train_seconds'] / 60:.0f} min", short_machine(r.get("machine"))])
     sample = load("translate_sample.json")
     rows.append(["`gh.translate()` of that run's generators (`translate_sample.py`)", f"{sample['seconds_per_image']:.2f} s per image",
                  short_machine(sample.get("machine"))])

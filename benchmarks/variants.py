@@ -16,7 +16,6 @@ epochs, training time, dtype and machine, as soon as the run ends.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
@@ -49,8 +48,7 @@ def main() -> None:
     parser.add_argument("--home", default=os.environ.get("GAN_HOME", str(Path.home() / "gan-notebooks")))
     args = parser.parse_args()
 
-    results = json.loads(RESULT.read_text()) if RESULT.exists() else {}
-    results.pop("machine", None), results.pop("date", None)
+    results = harness.load_result(RESULT)
     for notebook, label, variant in GROUPS[args.group]:
         if args.only and label not in args.only:
             continue
