@@ -1,17 +1,20 @@
 """Train the classifiers that gan_helpers ships as GAN-metric feature extractors, and record them.
 
-    python benchmarks/train_classifiers.py [--dataset mnist|fashion_mnist|all] [--mnist-dir DIR]
-                                           [--fashion-dir DIR] [--epochs N] [--seed S]
+    python benchmarks/train_classifiers.py [--dataset mnist|fashion_mnist|cifar10|all] [--mnist-dir DIR]
+                                           [--fashion-dir DIR] [--cifar-dir DIR] [--epochs N] [--seed S]
 
-For each dataset: trains gan_helpers.classifier.build_classifier() on the real training set (60,000
-images scaled to [-1, 1]) with a fixed seed, small random translations (training only), Adam with a
-cosine-decaying learning rate and batches of 128; saves the weights into gan_helpers/weights/; reloads
+For each dataset: trains gan_helpers.classifier.build_classifier(dataset) on the real training set
+(60,000 images, CIFAR-10 50,000, scaled to [-1, 1]) with a fixed seed, small random translations
+(and for CIFAR-10 horizontal flips; training only), Adam with a cosine-decaying learning rate and
+batches of 128; --cifar-dir is a folder for gan_helpers.load_cifar10 (the official archive, its
+batches or train/<class>/ folders), or one holding ``cifar10-jpg.tar.gz`` (../shared/data/cifar10),
+which is unpacked into a temporary folder first; saves the weights into gan_helpers/weights/; reloads
 them from that file and measures the accuracy on the real test set (10,000 images); records accuracy,
 epochs, seed, training seconds, sha256 and library versions in gan_helpers/weights/classifiers.json.
 Prints a table and writes benchmarks/results/classifiers.json (the same facts plus per-epoch history).
 Entries of datasets not trained in this run are kept in both JSON files.
 
-Targets on the test set: >= 99.3% on MNIST, >= 91% on Fashion-MNIST.
+Targets on the test set: >= 99.3% on MNIST, >= 91% on Fashion-MNIST, >= 85% on CIFAR-10.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import json
 import os
 import platform
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,54 +38,85 @@ import tensorflow as tf  # noqa: E402
 
 from gan_helpers import classifier  # noqa: E402
 from gan_helpers.data import DATASETS as DATA_SOURCES  # noqa: E402
+from gan_helpers.colour_data import load_cifar10  # noqa: E402
 from gan_helpers.data import load_mnist_family  # noqa: E402
 
 RESULT = REPO / "benchmarks" / "results" / "classifiers.json"
 DEFAULT_DATA_DIRS = {
     "mnist": REPO.parent / "shared" / "data" / "mnist",
     "fashion_mnist": Path("/usr/share/datasets/fashion-mnist"),
+    "cifar10": REPO.parent / "shared" / "data" / "cifar10",
 }
 WHERE_TO_GET_DATA = {
     "mnist": "download the four IDX .gz files from one of " + ", ".join(DATA_SOURCES["mnist"]["mirrors"]),
     "fashion_mnist": "run `apt-get install -y dataset-fashion-mnist` (Debian/Ubuntu), or download the four IDX "
     ".gz files from " + DATA_SOURCES["fashion_mnist"]["mirrors"][-1],
+    "cifar10": "download cifar-10-python.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html",
 }
-DEFAULT_EPOCHS = {"mnist": 8, "fashion_mnist": 9}
+DEFAULT_EPOCHS = {"mnist": 8, "fashion_mnist": 9, "cifar10": 30}
 # Largest random shift, as a fraction of the image side (0.1 = up to 2.8 pixels), training only.
-TRANSLATION_FRACTION = {"mnist": 0.08, "fashion_mnist": 0.05}
+TRANSLATION_FRACTION = {"mnist": 0.08, "fashion_mnist": 0.05, "cifar10": 0.1}
 BATCH_SIZE = 128
 PEAK_LEARNING_RATE = 2e-3
 FINAL_LEARNING_RATE_FRACTION = 0.01  # the cosine decay ends at this fraction of the peak
-TARGET_ACCURACY = {"mnist": 0.993, "fashion_mnist": 0.91}
+TARGET_ACCURACY = {"mnist": 0.993, "fashion_mnist": 0.91, "cifar10": 0.85}
 
 
 def scale_to_unit_range(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [-1, 1], the range GAN generators produce."""
-    return (images.astype(np.float32) / 127.5 - 1.0)[..., np.newaxis]
+    """uint8 (N, 28, 28) or (N, H, W, 3) -> float32 (N, H, W, C) in [-1, 1], the range GAN generators produce."""
+    images = images.astype(np.float32) / 127.5 - 1.0
+    return images[..., np.newaxis] if images.ndim == 3 else images
+
+
+def load_split(dataset: str, split: str, data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    if dataset == "cifar10":
+        return load_cifar10(split, cache_dir=data_dir, data_dir=data_dir)
+    return load_mnist_family(dataset, split, cache_dir=data_dir, data_dir=data_dir)
+
+
+def unpacked_cifar10(data_dir: Path) -> Path:
+    """``data_dir``, or where its ``cifar10-jpg.tar.gz`` (a train/ test/ folder layout) unpacks to."""
+    archive = data_dir / "cifar10-jpg.tar.gz"
+    if not archive.is_file() or (data_dir / "train").is_dir():
+        return data_dir
+    target = Path(tempfile.gettempdir()) / "gan-notebooks-cifar10-jpg"
+    if not (target / "test").is_dir():
+        print(f"unpacking {archive} into {target}", file=sys.stderr)
+        with tarfile.open(archive) as tar:
+            tar.extractall(target, filter="data")
+    return target
 
 
 def check_data_dir(dataset: str, data_dir: Path) -> None:
     """Exit with a message saying where to get the files if ``data_dir`` lacks the training images."""
+    if dataset == "cifar10":
+        if not data_dir.is_dir():
+            sys.exit(f"No CIFAR-10 in {data_dir}. To get it: {WHERE_TO_GET_DATA[dataset]}; pass --cifar-dir FOLDER.")
+        return
     if not any((data_dir / name).is_file() for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")):
-        option = "--mnist-dir" if dataset == "mnist" else "--fashion-dir"
+        option = {"mnist": "--mnist-dir", "fashion_mnist": "--fashion-dir"}[dataset]
         sys.exit(
             f"No {dataset} IDX files in {data_dir}. To get them: {WHERE_TO_GET_DATA[dataset]}; "
             f"then put them in {data_dir} or pass {option} FOLDER."
         )
 
 
-def make_trainer(model: keras.Model, translation_fraction: float, seed: int) -> keras.Model:
-    """Wrap ``model`` with random translations that act only in training; the wrapper shares its weights."""
-    inputs = keras.Input(shape=classifier.IMAGE_SHAPE)
+def make_trainer(model: keras.Model, dataset: str, seed: int) -> keras.Model:
+    """Wrap ``model`` with random translations (and for CIFAR-10 horizontal flips) that act only in training;
+    the wrapper shares its weights."""
+    inputs = keras.Input(shape=classifier.IMAGE_SHAPES[dataset])
+    fraction = TRANSLATION_FRACTION[dataset]
     shifted = keras.layers.RandomTranslation(
-        translation_fraction, translation_fraction, fill_mode="constant", fill_value=-1.0, interpolation="nearest", seed=seed
-    )(inputs)
+        fraction, fraction, fill_mode="constant" if dataset != "cifar10" else "reflect", fill_value=-1.0,
+        interpolation="nearest", seed=seed)(inputs)
+    if dataset == "cifar10":
+        shifted = keras.layers.RandomFlip("horizontal", seed=seed)(shifted)
     return keras.Model(inputs, model(shifted))
 
 
 def test_accuracy_of_weights_file(dataset: str, path: Path, test_images: np.ndarray, test_labels: np.ndarray) -> float:
     """Accuracy on the test set of a fresh model loaded from ``path``, the way load_classifier loads it."""
-    model = classifier.build_classifier()
+    model = classifier.build_classifier(dataset)
     model.load_weights(path)
     extractor = classifier.Extractor(model, dataset, weights_sha256=classifier.file_sha256(path), test_accuracy=None)
     _, probabilities = extractor.features_and_probabilities(test_images)
@@ -89,13 +125,13 @@ def test_accuracy_of_weights_file(dataset: str, path: Path, test_images: np.ndar
 
 def train_classifier(dataset: str, data_dir: Path, epochs: int, seed: int) -> dict:
     """Train, save and evaluate the classifier of ``dataset``; return its record plus per-epoch history."""
-    train_images, train_labels = load_mnist_family(dataset, "train", cache_dir=data_dir, data_dir=data_dir)
-    test_images, test_labels = load_mnist_family(dataset, "test", cache_dir=data_dir, data_dir=data_dir)
+    train_images, train_labels = load_split(dataset, "train", data_dir)
+    test_images, test_labels = load_split(dataset, "test", data_dir)
     train_images, test_images = scale_to_unit_range(train_images), scale_to_unit_range(test_images)
 
     keras.utils.set_random_seed(seed)
-    model = classifier.build_classifier()
-    trainer = make_trainer(model, TRANSLATION_FRACTION[dataset], seed)
+    model = classifier.build_classifier(dataset)
+    trainer = make_trainer(model, dataset, seed)
     steps = epochs * -(-len(train_images) // BATCH_SIZE)
     learning_rate = keras.optimizers.schedules.CosineDecay(
         PEAK_LEARNING_RATE, decay_steps=steps, alpha=FINAL_LEARNING_RATE_FRACTION
@@ -126,8 +162,8 @@ def train_classifier(dataset: str, data_dir: Path, epochs: int, seed: int) -> di
     accuracy = test_accuracy_of_weights_file(dataset, path, test_images, test_labels)
 
     record = {
-        "name": f"{dataset}-{classifier.ARCHITECTURE}",
-        "architecture": classifier.ARCHITECTURE,
+        "name": f"{dataset}-{classifier.ARCHITECTURES[dataset]}",
+        "architecture": classifier.ARCHITECTURES[dataset],
         "weights_file": path.name,
         "weights_sha256": classifier.file_sha256(path),
         "weights_bytes": path.stat().st_size,
@@ -168,6 +204,7 @@ def main() -> None:
     parser.add_argument("--dataset", choices=[*classifier.DATASETS, "all"], default="all")
     parser.add_argument("--mnist-dir", type=Path, default=DEFAULT_DATA_DIRS["mnist"])
     parser.add_argument("--fashion-dir", type=Path, default=DEFAULT_DATA_DIRS["fashion_mnist"])
+    parser.add_argument("--cifar-dir", type=Path, default=DEFAULT_DATA_DIRS["cifar10"])
     parser.add_argument("--epochs", type=int, default=None,
                         help=f"epochs for every dataset trained (default per dataset: {DEFAULT_EPOCHS})")
     parser.add_argument("--seed", type=int, default=0)
@@ -176,7 +213,8 @@ def main() -> None:
         parser.error(f"--epochs {args.epochs} is not a positive number of epochs; pass e.g. --epochs 5.")
 
     datasets = list(classifier.DATASETS) if args.dataset == "all" else [args.dataset]
-    data_dirs = {"mnist": args.mnist_dir.expanduser(), "fashion_mnist": args.fashion_dir.expanduser()}
+    data_dirs = {"mnist": args.mnist_dir.expanduser(), "fashion_mnist": args.fashion_dir.expanduser(),
+                 "cifar10": unpacked_cifar10(args.cifar_dir.expanduser())}
     for dataset in datasets:  # all checks first: no training is wasted on a run that fails later
         check_data_dir(dataset, data_dirs[dataset])
 

@@ -1,8 +1,9 @@
 """A small CNN classifier per dataset, shipped with the package, used as the feature extractor of GAN metrics.
 
 GAN metrics (FID-style distances, precision/recall, classifier score) need a network that turns images
-into features and class probabilities. For the MNIST family a small CNN trained on the real training
-set does that well and needs no download: its weights live in ``gan_helpers/weights/``, next to
+into features and class probabilities. For the MNIST family (and CIFAR-10, with a deeper CNN of its own)
+a small CNN trained on the real training set does that well and needs no download: its weights live in
+``gan_helpers/weights/``, next to
 ``classifiers.json``, which records for each dataset the test accuracy, epochs, seed, training time,
 library versions and the sha256 of the weights file. ``benchmarks/train_classifiers.py`` reproduces them.
 
@@ -12,8 +13,9 @@ Typical use::
     features, probabilities = extractor.features_and_probabilities(images)  # images in [-1, 1]
     extractor.describe()  # name, dataset, weights_sha256, test_accuracy: store it with the metric
 
-Images are float arrays of shape (N, 28, 28, 1) or (N, 28, 28) scaled to [-1, 1], the range the GAN
-generators produce; real uint8 images are scaled with ``images / 127.5 - 1``.
+Images are float arrays of the dataset's shape (``IMAGE_SHAPES``: (N, 28, 28, 1) or (N, 28, 28) for the
+MNIST family, (N, 32, 32, 3) for CIFAR-10) scaled to [-1, 1], the range the GAN generators produce; real
+uint8 images are scaled with ``images / 127.5 - 1``.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from .performance import float32_policy
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 TRAINING_RECORD_FILE = "classifiers.json"  # inside WEIGHTS_DIR
-DATASETS = ("mnist", "fashion_mnist")
-ARCHITECTURE = "cnn-v1"  # change it whenever build_classifier changes: old weights no longer fit
-IMAGE_SHAPE = (28, 28, 1)
+DATASETS = ("mnist", "fashion_mnist", "cifar10")
+IMAGE_SHAPES = {"mnist": (28, 28, 1), "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
+# Change a dataset's name whenever its network changes: its old weights no longer fit.
+ARCHITECTURES = {"mnist": "cnn-v1", "fashion_mnist": "cnn-v1", "cifar10": "cifar-cnn-v1"}
+ARCHITECTURE = ARCHITECTURES["mnist"]
+IMAGE_SHAPE = IMAGE_SHAPES["mnist"]
 NUM_FEATURES = 128
 NUM_CLASSES = 10
 # Images may overshoot [-1, 1] a little (float rounding, tanh outputs); beyond this they are mis-scaled.
@@ -40,16 +45,21 @@ IMAGE_RANGE_TOLERANCE = 0.01
 REPRODUCE_COMMAND = "python benchmarks/train_classifiers.py --dataset {dataset}"
 
 
-def build_classifier() -> keras.Model:
-    """Return the untrained CNN: input (28, 28, 1) in [-1, 1], a 128-unit "features" layer, 10 "logits".
+def build_classifier(dataset: str = "mnist") -> keras.Model:
+    """Return the untrained CNN of ``dataset``: images in [-1, 1], a 128-unit "features" layer, 10 "logits".
 
+    MNIST family: input (28, 28, 1).
     Three convolution blocks, each a 3x3 convolution, ReLU and 2x2 max-pooling (28 -> 14 -> 7 -> 3
     pixels; 24, 48 and 96 channels), the last two with BatchNorm before the ReLU. Then dropout, the
     ReLU "features" layer, dropout, and the "logits" layer (no activation). About 165k parameters and
     4.3M multiply-adds per image: sized to train in minutes on a 2-core CPU. The first block has no
     BatchNorm because at 28x28 pixels it is slow on CPU (about 12% more training time, measured).
     Every layer has a fixed name, so saved weights load into a model built at any time.
+    CIFAR-10: `build_cifar_classifier`.
     """
+    check_dataset_name(dataset)
+    if dataset == "cifar10":
+        return build_cifar_classifier()
     inputs = keras.Input(shape=IMAGE_SHAPE, name="images")
     x = keras.layers.Conv2D(24, 3, padding="same", name="conv1")(inputs)
     x = keras.layers.ReLU(name="relu1")(x)
@@ -65,6 +75,26 @@ def build_classifier() -> keras.Model:
     x = keras.layers.Dropout(0.2, name="dropout_features")(features)
     logits = keras.layers.Dense(NUM_CLASSES, name="logits")(x)
     return keras.Model(inputs, logits, name=f"classifier_{ARCHITECTURE.replace('-', '_')}")
+
+
+def build_cifar_classifier() -> keras.Model:
+    """The CIFAR-10 CNN: input (32, 32, 3) in [-1, 1]; three blocks of two 3×3 convolutions (BatchNorm,
+    ReLU) and 2×2 max-pooling (32, 64, 128 channels: 32 -> 16 -> 8 -> 4 pixels), global average pooling,
+    dropout, the ReLU "features" layer (128), dropout, "logits" (10). About 290k parameters."""
+    inputs = keras.Input(shape=IMAGE_SHAPES["cifar10"], name="images")
+    x = inputs
+    for block, filters in ((1, 32), (2, 64), (3, 128)):
+        for conv in (1, 2):
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{block}_{conv}")(x)
+            x = keras.layers.BatchNormalization(name=f"batchnorm{block}_{conv}")(x)
+            x = keras.layers.ReLU(name=f"relu{block}_{conv}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="average")(x)
+    x = keras.layers.Dropout(0.3, name="dropout_average")(x)
+    features = keras.layers.Dense(NUM_FEATURES, activation="relu", name="features")(x)
+    x = keras.layers.Dropout(0.3, name="dropout_features")(features)
+    logits = keras.layers.Dense(NUM_CLASSES, name="logits")(x)
+    return keras.Model(inputs, logits, name=f"classifier_{ARCHITECTURES['cifar10'].replace('-', '_')}")
 
 
 def weights_path(dataset: str) -> Path:
@@ -111,13 +141,14 @@ class Extractor:
         check_dataset_name(dataset)
         self.model = model
         self.dataset = dataset
-        self.name = f"{dataset}-{ARCHITECTURE}"
+        self.name = f"{dataset}-{ARCHITECTURES[dataset]}"
+        self.image_shape = IMAGE_SHAPES[dataset]
         self.weights_sha256 = weights_sha256
         self.test_accuracy = test_accuracy
         features_and_logits = keras.Model(model.inputs, [model.get_layer("features").output, model.outputs[0]])
 
         # One compiled graph for every batch size: no retracing, and far faster than model.predict.
-        @tf.function(input_signature=[tf.TensorSpec((None, *IMAGE_SHAPE), tf.float32)])
+        @tf.function(input_signature=[tf.TensorSpec((None, *self.image_shape), tf.float32)])
         def run_batch(batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             features, logits = features_and_logits(batch, training=False)
             return features, tf.nn.softmax(logits)
@@ -128,14 +159,15 @@ class Extractor:
         """Return float32 features (N, 128) and softmax probabilities (N, 10) of ``images``.
 
         Args:
-            images: float array (N, 28, 28, 1) or (N, 28, 28) with values in [-1, 1].
+            images: float array of ``image_shape`` (N, 28, 28, 1) or (N, 28, 28) for the MNIST family,
+                (N, 32, 32, 3) for CIFAR-10, with values in [-1, 1].
             batch_size: images per forward pass (only memory and speed depend on it, not the results).
 
         Runs in inference mode (dropout off, BatchNorm uses its trained statistics).
         Raises ValueError for a wrong shape, integer images, non-finite values or values outside
         [-1.01, 1.01] (images not scaled to [-1, 1]).
         """
-        images = check_images(images)
+        images = check_images(images, self.image_shape)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r} is not a positive integer; pass e.g. batch_size=1000.")
         features = np.empty((len(images), NUM_FEATURES), dtype=np.float32)
@@ -159,14 +191,15 @@ class Extractor:
         return f"Extractor(name={self.name!r}, weights_sha256={self.weights_sha256[:12]}..., test_accuracy={self.test_accuracy})"
 
 
-def check_images(images: np.ndarray) -> np.ndarray:
-    """Return ``images`` as float32 (N, 28, 28, 1), or raise ValueError if they are not images in [-1, 1]."""
+def check_images(images: np.ndarray, shape: tuple[int, int, int] = IMAGE_SHAPE) -> np.ndarray:
+    """Return ``images`` as float32 (N, *shape), or raise ValueError if they are not such images in [-1, 1]."""
     images = np.asarray(images)
-    if images.ndim == 3:
+    if images.ndim == 3 and shape[-1] == 1:
         images = images[..., np.newaxis]
-    if images.ndim != 4 or images.shape[1:] != IMAGE_SHAPE:
+    if images.ndim != 4 or images.shape[1:] != tuple(shape):
+        grey = f" or (N, {shape[0]}, {shape[1]})" if shape[-1] == 1 else ""
         raise ValueError(
-            f"images have shape {images.shape}; expected (N, 28, 28, 1) or (N, 28, 28). "
+            f"images have shape {images.shape}; expected (N, {', '.join(map(str, shape))}){grey}. "
             "For a single image pass image[np.newaxis]."
         )
     if not np.issubdtype(images.dtype, np.floating):
@@ -188,7 +221,7 @@ def check_images(images: np.ndarray) -> np.ndarray:
 
 
 def load_classifier(dataset: str) -> Extractor:
-    """Load the shipped classifier of ``dataset`` ("mnist" or "fashion_mnist") as an Extractor.
+    """Load the shipped classifier of ``dataset`` (one of ``DATASETS``) as an Extractor.
 
     Raises ValueError for an unknown dataset, FileNotFoundError if the weights file is missing, and
     ValueError if the weights file is not the one ``classifiers.json`` describes. Both files are
@@ -198,8 +231,8 @@ def load_classifier(dataset: str) -> Extractor:
     reproduce = REPRODUCE_COMMAND.format(dataset=dataset)
     if not path.exists():
         raise FileNotFoundError(
-            f"No classifier weights for {dataset!r} at {path}. They ship with gan_helpers; reinstall the "
-            f"package, or reproduce them from the repository root with: {reproduce}"
+            f"No classifier weights for {dataset!r} at {path} (gan_helpers ships them once trained). Reinstall "
+            f"the package, or make them from the repository root with: {reproduce}"
         )
     record = read_training_record().get(dataset)
     if record is None:
@@ -213,12 +246,12 @@ def load_classifier(dataset: str) -> Extractor:
             f"{path} has sha256 {sha256} but {TRAINING_RECORD_FILE} records {record.get('weights_sha256')}: "
             f"the weights are not the ones whose accuracy was recorded. Reproduce both with: {reproduce}"
         )
-    if record.get("architecture") != ARCHITECTURE:
+    if record.get("architecture") != ARCHITECTURES[dataset]:
         raise ValueError(
             f"The {dataset!r} weights were trained for architecture {record.get('architecture')!r}, but "
-            f"build_classifier builds {ARCHITECTURE!r}. Retrain with: {reproduce}"
+            f"build_classifier builds {ARCHITECTURES[dataset]!r}. Retrain with: {reproduce}"
         )
     with float32_policy():  # a measuring instrument: the same numbers under any training precision
-        model = build_classifier()
+        model = build_classifier(dataset)
     model.load_weights(path)
     return Extractor(model, dataset, weights_sha256=sha256, test_accuracy=record["test_accuracy"])

@@ -63,6 +63,21 @@ def test_build_classifier_shapes_and_named_layers():
     assert model(np.zeros((3, 28, 28, 1), np.float32), training=False).shape == (3, 10)
 
 
+def test_the_cifar10_classifier_takes_colour_images_and_refuses_grey_ones():
+    model = build_classifier("cifar10")
+    assert tuple(model.input_shape) == (None, 32, 32, 3) and tuple(model.output_shape) == (None, 10)
+    assert model.get_layer("features").units == 128
+    extractor = Extractor(model, "cifar10", weights_sha256="untrained", test_accuracy=None)
+    features, probabilities = extractor.features_and_probabilities(
+        np.random.default_rng(0).uniform(-1, 1, (5, 32, 32, 3)).astype(np.float32))
+    assert features.shape == (5, 128) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert extractor.describe()["name"] == "cifar10-cifar-cnn-v1"
+    with pytest.raises(ValueError, match=r"expected \(N, 32, 32, 3\)\."):
+        extractor.features_and_probabilities(np.zeros((2, 28, 28, 1), np.float32))
+    with pytest.raises(ValueError, match="Unknown dataset 'svhn'"):
+        build_classifier("svhn")
+
+
 def test_two_builds_have_the_same_layer_names():
     """Weights files address layers by name: a second build in the same process must not rename them."""
     first, second = build_classifier(), build_classifier()
@@ -94,8 +109,8 @@ def test_the_two_classifiers_differ():
 
 
 def test_unknown_dataset_is_refused():
-    with pytest.raises(ValueError, match=r"'cifar10'.*'mnist', 'fashion_mnist'"):
-        load_classifier("cifar10")
+    with pytest.raises(ValueError, match=r"'svhn'.*'mnist', 'fashion_mnist', 'cifar10'"):
+        load_classifier("svhn")
 
 
 @pytest.fixture
