@@ -383,7 +383,8 @@ def make_dataset(
     ``model.fit(dataset, steps_per_epoch=batches_per_epoch(n, batch_size), initial_epoch=start_epoch)``.
 
     Args:
-        images: uint8 array (N, H, W), e.g. from ``load_mnist_family``.
+        images: uint8 array (N, H, W), e.g. from ``load_mnist_family``, or colour (N, H, W, 3), e.g. from
+            ``load_cifar10``.
         labels: integer array (N,).
         batch_size: examples per batch.
         seed: shuffling seed.
@@ -391,15 +392,17 @@ def make_dataset(
         start_step: batches of that first epoch to skip.
 
     Yields:
-        images float32 (batch_size, H, W, 1) scaled to [-1, 1], labels int32 (batch_size,).
+        images float32 (batch_size, H, W, 1) (colour: (batch_size, H, W, 3)) scaled to [-1, 1], labels int32
+        (batch_size,).
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
-    if images.dtype != np.uint8 or images.ndim != 3:
+    if images.dtype != np.uint8 or not (images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 3)):
         raise ValueError(
-            f"images must be a uint8 array of shape (N, height, width), got {images.dtype} {images.shape}; "
-            "pass the images as returned by load_mnist_family."
+            f"images must be a uint8 array of shape (N, height, width) or (N, height, width, 3), got {images.dtype} "
+            f"{images.shape}; pass the images as returned by load_mnist_family or load_cifar10."
         )
+    grey = images.ndim == 3
     if labels.shape != (len(images),):
         raise ValueError(
             f"labels must have shape ({len(images)},) to match the images, got {labels.shape}."
@@ -422,7 +425,7 @@ def make_dataset(
 
     def gather_batch(indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         batch_images = tf.cast(tf.gather(all_images, indices), tf.float32) / 127.5 - 1.0
-        return batch_images[..., tf.newaxis], tf.gather(all_labels, indices)
+        return (batch_images[..., tf.newaxis] if grey else batch_images), tf.gather(all_labels, indices)
 
     return (
         tf.data.Dataset.counter(start=start_epoch, dtype=tf.int64)

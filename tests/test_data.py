@@ -356,6 +356,18 @@ def test_batches_have_shapes_dtypes_and_range_for_gans():
         np.testing.assert_allclose(image, expected, atol=1e-6)
 
 
+def test_colour_batches_keep_their_three_channels_in_order():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (32, 8, 8, 3), dtype=np.uint8)
+    labels = np.arange(32)
+    batch_images, batch_labels = next(iter(make_dataset(images, labels, batch_size=16, seed=2)))
+    assert batch_images.shape == (16, 8, 8, 3)
+    for image, label in zip(batch_images.numpy(), batch_labels.numpy()):
+        np.testing.assert_allclose(image, images[label] / 127.5 - 1.0, atol=1e-6)
+    with pytest.raises(ValueError, match=r"\(N, height, width, 3\), got uint8 \(32, 8, 8, 4\)"):
+        make_dataset(np.zeros((32, 8, 8, 4), np.uint8), labels, batch_size=16, seed=2)
+
+
 def test_each_epoch_is_a_permutation_of_all_examples():
     images, labels = indexed_examples(96)
     orders = epoch_orders(make_dataset(images, labels, batch_size=16, seed=3), num_epochs=3, steps=6)
