@@ -89,9 +89,9 @@ def choose_strategy(name: str = "auto", batch_size: int | None = None, quiet: bo
     if not quiet:
         kind = type(strategy).__name__
         kind = "default (one device)" if kind.startswith("_Default") else kind
-        print(f"strategy: {kind} · {count} replica(s)"
-              + (f" · batch_size is the global batch, {batch_size // count if batch_size else '1/' + str(count)} per replica"
-                 if count > 1 else ""))
+        share = "" if count == 1 else " · batch_size is the global batch, " + (
+            f"{batch_size // count} per replica" if batch_size else f"split {count} ways")
+        print(f"strategy: {kind} · {count} replica(s){share}")
     return strategy
 
 
