@@ -61,7 +61,8 @@ def two_sample_test(real: np.ndarray, fake: np.ndarray, folds: int = FOLDS, epoc
     """Held-out accuracy of a CNN trained to tell ``fake`` from ``real`` (0.5 = indistinguishable).
 
     Returns ``{"accuracy", "accuracy_std", "fold_accuracies", "images_per_set", "folds", "epochs"}``.
-    Raises ValueError when either set has fewer than ``2 * folds`` images.
+    Raises ValueError when either set has fewer than ``2 * folds`` images. For repeatable numbers it
+    seeds Python's, NumPy's and TensorFlow's global random generators (``seed`` + fold) before each fold.
     """
     import keras
 
