@@ -10,13 +10,15 @@ already complete there is not trained again, so the script can be stopped and re
 notebook's own evaluation is recorded in benchmarks/results/cyclegan_quality.json as each run ends:
 the classifier two-sample accuracy of the translations of the test split against the real test
 images of the other domain (0.5 = indistinguishable) with its real-vs-real floor, the checkerboard
-energy of translations and real images, cycle and identity L1, and the training time.
+energy of translations and real images, cycle and identity L1, and the training time; the final
+grid is copied to benchmarks/results/cyclegan_quality_<variant>_grid.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 from pathlib import Path
 
 import harness
@@ -57,6 +59,9 @@ def main() -> None:
               f"(real {evaluation['checkerboard_energy_real_b_to_a']:.4f}), {summary['train_seconds'] / 60:.1f} min",
               flush=True)
         harness.write_result(RESULT, results)
+        if os.environ.get("GAN_SMOKE") != "1":
+            grids = sorted((run.folder / "samples").glob("epoch_*.png"))
+            shutil.copy(grids[-1], harness.RESULTS / f"cyclegan_quality_{name}_grid.png")
     print("tables: python benchmarks/report.py")
 
 

@@ -178,7 +178,7 @@ def cyclegan() -> list[list]:
                         f"{floor:.2f}, {e[f'two_sample_images_{direction}']} images)")
 
             rows.append([f"CycleGAN 64 px, {r['steps']:,} steps, `upsample` {r['variant']['upsample']}, `ema_decay` "
-                         f"{r['variant']['ema_decay']:g} (`cyclegan_quality.py`)",
+                         f"{r['variant']['ema_decay']:g} (`cyclegan_quality.py`; grid `results/cyclegan_quality_{name}_grid.png`)",
                          f"two-sample accuracy photo → Monet {test('b_to_a')}, Monet → photo {test('a_to_b')}; "
                          f"checkerboard energy of the fake Monets {e['checkerboard_energy_b_to_a']:.4f} (real "
                          f"{e['checkerboard_energy_real_b_to_a']:.4f}); cycle L1 {e['cycle_l1_a']:.3f} / "
