@@ -71,16 +71,19 @@ def build_classifier(dataset: str = "mnist") -> keras.Model:
         x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(0.2, name="dropout_flat")(x)
+    return keras.Model(inputs, _features_and_logits(x, 0.2), name=f"classifier_{ARCHITECTURE.replace('-', '_')}")
+
+
+def _features_and_logits(x, dropout: float):
+    """The head both networks share: the ReLU "features" layer, dropout, the "logits" layer."""
     features = keras.layers.Dense(NUM_FEATURES, activation="relu", name="features")(x)
-    x = keras.layers.Dropout(0.2, name="dropout_features")(features)
-    logits = keras.layers.Dense(NUM_CLASSES, name="logits")(x)
-    return keras.Model(inputs, logits, name=f"classifier_{ARCHITECTURE.replace('-', '_')}")
+    return keras.layers.Dense(NUM_CLASSES, name="logits")(keras.layers.Dropout(dropout, name="dropout_features")(features))
 
 
 def build_cifar_classifier() -> keras.Model:
     """The CIFAR-10 CNN: input (32, 32, 3) in [-1, 1]; three blocks of two 3×3 convolutions (BatchNorm,
     ReLU) and 2×2 max-pooling (32, 64, 128 channels: 32 -> 16 -> 8 -> 4 pixels), global average pooling,
-    dropout, the ReLU "features" layer (128), dropout, "logits" (10). About 290k parameters."""
+    dropout, the ReLU "features" layer (128), dropout, "logits" (10). About 306k parameters."""
     inputs = keras.Input(shape=IMAGE_SHAPES["cifar10"], name="images")
     x = inputs
     for block, filters in ((1, 32), (2, 64), (3, 128)):
@@ -91,10 +94,8 @@ def build_cifar_classifier() -> keras.Model:
         x = keras.layers.MaxPooling2D(2, name=f"pool{block}")(x)
     x = keras.layers.GlobalAveragePooling2D(name="average")(x)
     x = keras.layers.Dropout(0.3, name="dropout_average")(x)
-    features = keras.layers.Dense(NUM_FEATURES, activation="relu", name="features")(x)
-    x = keras.layers.Dropout(0.3, name="dropout_features")(features)
-    logits = keras.layers.Dense(NUM_CLASSES, name="logits")(x)
-    return keras.Model(inputs, logits, name=f"classifier_{ARCHITECTURES['cifar10'].replace('-', '_')}")
+    return keras.Model(inputs, _features_and_logits(x, 0.3),
+                       name=f"classifier_{ARCHITECTURES['cifar10'].replace('-', '_')}")
 
 
 def weights_path(dataset: str) -> Path:
