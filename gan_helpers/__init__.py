@@ -8,7 +8,9 @@ One module per concern, each readable on its own:
 - ``image_data``: unpaired image-folder datasets (CycleGAN's monet2photo and every published pair):
   download, safe extraction, robust decoding, the augmented tf.data pipeline, JPEG folders and ``images.zip``
 - ``colour_data``: colour datasets for the DCGAN family: CIFAR-10 (official archive, verified, read
-  without extracting or unpickling code) and any folder of images (sub-folders as classes)
+  without extracting or unpickling code), CelebA (from a zip you give) and any folder of images
+- ``datasets``: one call for a DCGAN-family notebook's data: training images at the chosen size, and
+  the real images its metrics compare with (test split, held-out images or half of a folder)
 - ``layers``: small Keras layers saved models contain (``ReflectionPadding2D``), registered for loading
 - ``translate``: load a run's saved image-to-image generators and translate an image in one call
 - ``sampling``: draw images from any run's saved generator (conditional or not) in one call
@@ -19,7 +21,7 @@ One module per concern, each readable on its own:
 - ``plots``: sample grids, loss curves, GIFs, the live training view
 - ``widgets``: play with a trained generator (latent explorer, class picker, translate your photos)
 - ``files``: atomic writes that survive a kill and work on Drive
-- ``classifier``: the small MNIST / Fashion-MNIST classifiers that the quality metrics use
+- ``classifier``: the small MNIST / Fashion-MNIST / CIFAR-10 classifiers that the quality metrics use
 - ``metrics``: the math of FID-style distances, KID, precision/recall, coverage, classifier score
 - ``two_sample``: can a small CNN tell generated images from real ones (0.5 = no)? And a checkerboard measure
 - ``distribute``: ``tf.distribute`` strategies (several GPUs, TPU) and a train step's maths across replicas
@@ -46,8 +48,9 @@ from .performance import (JIT_COMPILE_CHOICES, PRECISIONS, choose_jit_compile, c
 from .progress import TrainingProgress
 from .plots import (LiveTrainingView, SampleGrid, fixed_noise, grid_image, make_gif, plot_losses, sample_paths, save_grid,
                     show_image)
-from .classifier import load_classifier
-from .colour_data import CIFAR10_CLASSES, load_cifar10, load_image_folder
+from .classifier import extractor_for, load_classifier
+from .colour_data import CIFAR10_CLASSES, load_celeba, load_cifar10, load_image_folder
+from .datasets import DATASET_CHOICES, TrainingData, image_size_for, load_training_data
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,
                       inception_features, inception_metrics, load_inception, metrics_table, plot_class_histogram,
                       quality_floor, to_model_range)

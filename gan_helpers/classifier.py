@@ -161,14 +161,15 @@ class Extractor:
 
         Args:
             images: float array of ``image_shape`` (N, 28, 28, 1) or (N, 28, 28) for the MNIST family,
-                (N, 32, 32, 3) for CIFAR-10, with values in [-1, 1].
+                (N, 32, 32, 3) for CIFAR-10 (colour images of other sizes are resized: `fit_to_input`),
+                with values in [-1, 1].
             batch_size: images per forward pass (only memory and speed depend on it, not the results).
 
         Runs in inference mode (dropout off, BatchNorm uses its trained statistics).
         Raises ValueError for a wrong shape, integer images, non-finite values or values outside
         [-1.01, 1.01] (images not scaled to [-1, 1]).
         """
-        images = check_images(images, self.image_shape)
+        images = check_images(self.fit_to_input(images), self.image_shape)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size={batch_size!r} is not a positive integer; pass e.g. batch_size=1000.")
         features = np.empty((len(images), NUM_FEATURES), dtype=np.float32)
@@ -178,6 +179,17 @@ class Extractor:
             features[start : start + batch_size] = batch_features.numpy()
             probabilities[start : start + batch_size] = batch_probabilities.numpy()
         return features, probabilities
+
+    def fit_to_input(self, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+        """Colour images of another size, resized (area averaging) to the classifier's input, e.g. 64 px
+        images to CIFAR-10's 32; anything else unchanged (`check_images` then says what is wrong)."""
+        images = np.asarray(images)
+        side = self.image_shape[:2]
+        if (self.image_shape[-1] != 3 or images.ndim != 4 or images.shape[-1] != 3 or images.shape[1:3] == side
+                or not np.issubdtype(images.dtype, np.floating)):
+            return images
+        return np.concatenate([tf.image.resize(images[start:start + batch_size], side, method="area").numpy()
+                               for start in range(0, len(images), batch_size)])
 
     def describe(self) -> dict:
         """What identifies this extractor, to store with every metric it produced."""
@@ -256,3 +268,11 @@ def load_classifier(dataset: str) -> Extractor:
         model = build_classifier(dataset)
     model.load_weights(path)
     return Extractor(model, dataset, weights_sha256=sha256, test_accuracy=record["test_accuracy"])
+
+
+def extractor_for(dataset: str) -> Extractor:
+    """The shipped classifier that measures generated images of ``dataset``: its own for the MNIST family
+    and CIFAR-10, CIFAR-10's for any other colour dataset (CelebA, a folder of images), which sees them
+    resized to 32 px. Its features are what the distances compare; for faces or paintings its classes
+    (CIFAR-10's) say little, so read the classifier score and class coverage there with care."""
+    return load_classifier(dataset if dataset in DATASETS else "cifar10")

@@ -1,4 +1,4 @@
-"""Colour image datasets for the DCGAN-family notebooks: CIFAR-10 and any folder of images.
+"""Colour image datasets for the DCGAN-family notebooks: CIFAR-10, CelebA and any folder of images.
 
 CIFAR-10 (``load_cifar10``), 60,000 RGB images of 32×32 in 10 classes, comes from, in this order:
 
@@ -26,14 +26,16 @@ from __future__ import annotations
 import http.client
 import io
 import pickle
+import shutil
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .data import DatasetUnavailableError, download_file, file_md5
-from .image_data import IMAGE_SUFFIXES, decode_images
+from .image_data import COMPLETE_MARKER, IMAGE_SUFFIXES, decode_images, safe_extract
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
@@ -42,6 +44,7 @@ CIFAR10_FOLDER = "cifar-10-batches-py"
 CIFAR10_BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_SIDE = 32
+CELEBA_URL = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"  # links to the Drive folder with the zip
 
 
 class InvalidArchiveError(ValueError):
@@ -189,6 +192,57 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
 
 
 # --------------------------------------------------------------------------------------------------
+# CelebA
+# --------------------------------------------------------------------------------------------------
+
+
+def load_celeba(size: int = 64, *, cache_dir: str | Path, data_dir: str | Path | None = None,
+                source: str | Path | None = None, limit: int | None = None) -> np.ndarray:
+    """CelebA's aligned-and-cropped faces (202,599 JPEGs of 178×218) as uint8 (N, size, size, 3),
+    centre-cropped to a square and resized, in file-name order.
+
+    From ``data_dir`` (a folder holding the JPEGs at any depth, e.g. the unpacked ``img_align_celeba/``),
+    else from the cache (``cache_dir/celeba/``, unpacked once), else from ``source``: the
+    ``img_align_celeba.zip`` at a URL or a path (e.g. on Drive), checked like every zip (`safe_extract`)
+    and unpacked into the cache. CelebA's official host is a Google Drive folder with download quotas,
+    so nothing is fetched without ``source``: the DatasetUnavailableError says where to get the zip.
+    """
+    if data_dir:
+        return load_image_folder(data_dir, size, limit)[0]
+    unpacked = Path(cache_dir).expanduser() / "celeba"
+    if not (unpacked / COMPLETE_MARKER).exists():
+        if not source:
+            raise DatasetUnavailableError(
+                f"CelebA is not in the cache ({unpacked}) and no source was given. Download img_align_celeba.zip "
+                f"(\"Align&Cropped Images\" at {CELEBA_URL}, 1.4 GB) once, e.g. into your Drive, and pass its path "
+                "or a URL as source=... (the notebook's data_source parameter), or unpack it and pass the folder as "
+                "data_dir=...")
+        _unpack_zip(str(source), unpacked)
+    return load_image_folder(unpacked, size, limit)[0]
+
+
+def _unpack_zip(source: str, target: Path) -> None:
+    """Unpack the zip at URL or path ``source`` into ``target`` (via a temporary folder; marked complete last)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    archive = Path(source).expanduser()
+    if source.startswith(("http://", "https://")):
+        archive = target.parent / f"{target.name}.zip"
+        download_file(source, archive)
+    elif not archive.is_file():
+        raise FileNotFoundError(f"source {source} is not a file; pass the path or URL of img_align_celeba.zip.")
+    if not zipfile.is_zipfile(archive):
+        raise InvalidArchiveError(f"{source} is not a zip file; pass img_align_celeba.zip (from {CELEBA_URL}).")
+    temporary = target.with_name(f".{target.name}.extracting")
+    shutil.rmtree(temporary, ignore_errors=True)
+    safe_extract(archive, temporary)
+    (temporary / COMPLETE_MARKER).touch()
+    shutil.rmtree(target, ignore_errors=True)
+    temporary.rename(target)
+    if archive.parent == target.parent and archive.name == f"{target.name}.zip":
+        archive.unlink()  # a download of ours: the unpacked images are what is kept
+
+
+# --------------------------------------------------------------------------------------------------
 # Any folder
 # --------------------------------------------------------------------------------------------------
 
@@ -218,7 +272,7 @@ def load_image_folder(folder: str | Path, size: int, limit: int | None = None,
             found = _images_below(folder / name, recursive=True)
             paths += found
             labels += [label] * len(found)
-        order = _spread(np.asarray(labels), limit)
+        order = spread_over_classes(np.asarray(labels), limit)
         return _decode([paths[i] for i in order], np.asarray(labels, dtype=np.int64)[order], size, names, folder)
     paths = _images_below(folder, recursive=True)
     if not paths:
@@ -234,7 +288,7 @@ def _images_below(folder: Path, recursive: bool) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def _spread(labels: np.ndarray, limit: int | None) -> np.ndarray:
+def spread_over_classes(labels: np.ndarray, limit: int | None) -> np.ndarray:
     """Indices of ``labels``: all of them, or ``limit`` taken round-robin over the classes."""
     if limit is None or limit >= len(labels):
         return np.arange(len(labels))

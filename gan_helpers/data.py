@@ -372,7 +372,7 @@ def batches_per_epoch(num_examples: int, batch_size: int) -> int:
 
 
 def make_dataset(
-    images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int, start_epoch: int = 0, start_step: int = 0
+    images: np.ndarray, labels: np.ndarray | None, batch_size: int, seed: int, start_epoch: int = 0, start_step: int = 0
 ) -> tf.data.Dataset:
     """Infinite stream of ``(images, labels)`` batches, epoch after epoch from ``start_epoch``
     (from its batch ``start_step``: a run resumed inside an epoch skips the batches it trained on).
@@ -385,7 +385,7 @@ def make_dataset(
     Args:
         images: uint8 array (N, H, W), e.g. from ``load_mnist_family``, or colour (N, H, W, 3), e.g. from
             ``load_cifar10``.
-        labels: integer array (N,).
+        labels: integer array (N,), or None for unlabelled images (the batches then carry zeros).
         batch_size: examples per batch.
         seed: shuffling seed.
         start_epoch: index of the first epoch the dataset yields.
@@ -396,11 +396,11 @@ def make_dataset(
         (batch_size,).
     """
     images = np.asarray(images)
-    labels = np.asarray(labels)
+    labels = np.zeros(len(images), dtype=np.int32) if labels is None else np.asarray(labels)
     if images.dtype != np.uint8 or not (images.ndim == 3 or (images.ndim == 4 and images.shape[-1] == 3)):
         raise ValueError(
             f"images must be a uint8 array of shape (N, height, width) or (N, height, width, 3), got {images.dtype} "
-            f"{images.shape}; pass the images as returned by load_mnist_family or load_cifar10."
+            f"{images.shape}; pass the images as returned by load_training_data (or load_mnist_family, load_cifar10)."
         )
     grey = images.ndim == 3
     if labels.shape != (len(images),):

@@ -59,9 +59,12 @@ def generate_images(generator: keras.Model, num_images: int, latent_dim: int, se
     return np.concatenate(batches)
 
 
+
+
 def to_model_range(images: np.ndarray) -> np.ndarray:
-    """uint8 images (N, 28, 28) as the float32 (N, 28, 28, 1) in [-1, 1] the models see."""
-    return rgb_to_model_range(images)[..., None]
+    """uint8 images, (N, H, W) grey or (N, H, W, 3) colour, as the float32 (N, H, W, C) in [-1, 1] the models see."""
+    images = rgb_to_model_range(np.asarray(images))
+    return images[..., np.newaxis] if images.ndim == 3 else images
 
 
 def compare(fake_images: np.ndarray, real_images: np.ndarray, extractor: Extractor,

@@ -100,3 +100,30 @@ def write_tiny_unpaired(folder: str | Path, name: str = "monet2photo") -> Path:
                 image, file_name = tiny_photo(index + offset), f"2013-11-08 16:{index // 60:02d}:{index % 60 + offset % 60:02d}.jpg"
             Image.fromarray(image).save(root / split / file_name, quality=95)
     return root
+
+
+# Tiny CIFAR-10 in the train/<class>/ test/<class>/ layout of many copies (and of ../shared/data/cifar10).
+TINY_CIFAR_PER_CLASS = {"train": 12, "test": 4}
+
+
+def tiny_colour_image(label: int, index: int, side: int = 32) -> np.ndarray:
+    """A class-coloured gradient: the class sets the hue, ``index`` shifts the gradient a little."""
+    y, x = np.mgrid[0:side, 0:side] / side
+    hue = np.array([(label * 0.37) % 1, (label * 0.61) % 1, (label * 0.83) % 1])
+    rgb = hue * (0.6 + 0.4 * x[..., None]) + 0.1 * y[..., None] * ((index % 4) / 3)
+    return np.clip(rgb * 255, 0, 255).astype(np.uint8)
+
+
+def write_tiny_cifar_folder(folder: str | Path, classes: tuple[str, ...] | None = None) -> Path:
+    """Write ``folder/{train,test}/<class>/<n>.png`` for the CIFAR-10 classes; return ``folder``."""
+    from PIL import Image
+
+    from gan_helpers.colour_data import CIFAR10_CLASSES
+
+    folder = Path(folder)
+    for split, count in TINY_CIFAR_PER_CLASS.items():
+        for label, name in enumerate(classes or CIFAR10_CLASSES):
+            (folder / split / name).mkdir(parents=True, exist_ok=True)
+            for index in range(count):
+                Image.fromarray(tiny_colour_image(label, index)).save(folder / split / name / f"{index:04d}.png")
+    return folder
