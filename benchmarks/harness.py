@@ -9,6 +9,8 @@
   networks and its GAN class, compiled as in the notebook) with one constant batch, for step timings.
 - ``interleaved_rates(models, rounds, steps)`` times the models in alternating blocks of steps in one
   process, so the drift of a shared machine (tens of percent within minutes) hits each alike.
+- ``unpacked_cifar10(folder)``: CIFAR-10 as a folder ``gan_helpers.load_cifar10`` reads (``../shared``'s
+  ``cifar10-jpg.tar.gz`` is unpacked into a temporary folder once).
 - ``write_result(path, result)`` writes a result JSON that names the machine (``machine()``);
   ``load_result(path)`` reads one back to add runs to.
 
@@ -22,6 +24,8 @@ import contextlib
 import json
 import os
 import statistics
+import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass
@@ -142,6 +146,19 @@ def run_notebook(notebook: str, parameters: dict[str, Any], home: str | Path, ru
     with environment(GAN_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2", **env):
         execute_notebook(source, executed, {**parameters, "run_name": run_name}, cwd=NOTEBOOKS)
     return NotebookRun(home / "runs" / notebook / run_name, executed, time.perf_counter() - started)
+
+
+def unpacked_cifar10(data_dir: Path) -> Path:
+    """``data_dir``, or where its ``cifar10-jpg.tar.gz`` (a train/ test/ folder layout) unpacks to."""
+    archive = data_dir / "cifar10-jpg.tar.gz"
+    if not archive.is_file() or (data_dir / "train").is_dir():
+        return data_dir
+    target = Path(tempfile.gettempdir()) / "gan-notebooks-cifar10-jpg"
+    if not (target / "test").is_dir():
+        print(f"unpacking {archive} into {target}", file=sys.stderr)
+        with tarfile.open(archive) as tar:
+            tar.extractall(target, filter="data")
+    return target
 
 
 # ---- the notebooks' own models, for step timings

@@ -158,9 +158,9 @@ def seed_spreads() -> str:
 def cyclegan() -> list[list]:
     """Rows of the "other" table: the CycleGAN's step times, its real run, ``gh.translate()``."""
     speed, run = load("cyclegan_speed.json"), load("cyclegan64_real_run.json")
-    rows = [[f"CycleGAN step time, {r['image_size']} px, {r['n_res_blocks']} blocks (`cyclegan_speed.py`, batch 1, float32)", f"{r['seconds_per_step']:.2f} s/step "
-             f"({r['timed_steps']} steps; first {r['first_step_seconds']:.0f} s)", short_machine(speed.get("machine"))]
-            for r in speed["results"]]
+    rows = [["CycleGAN step time (`cyclegan_speed.py`, batch 1, float32)", "; ".join(
+        f"{r['image_size']} px, {r['n_res_blocks']} blocks: {r['seconds_per_step']:.2f} s/step ({r['timed_steps']} steps; "
+        f"first {r['first_step_seconds']:.0f} s)" for r in speed["results"]), short_machine(speed.get("machine"))]]
     e = run["test_evaluation"]
     rows.append([f"CycleGAN real run, 64 px: {run['epochs']} epochs, {run['steps']:,} steps (`-p image_size 64 "
                  "-p n_res_blocks 6 -p images_per_epoch 500 -p jit_compile on`; grids `results/cyclegan64_grid_epoch*.png`)", f"{run['train_seconds'] / 60:.1f} min; "
@@ -237,11 +237,33 @@ def variants() -> str:
     return first + "\n\n" + second
 
 
+def colour() -> str:
+    """colour_baselines.json: each colour baseline's final evaluation beside its floor, and its Fréchet
+    distance over the training minutes."""
+    if not (RESULTS / "colour_baselines.json").exists():
+        return "Not measured yet."
+    rows = []
+    for name, r in load("colour_baselines.json").items():
+        if name in ("machine", "date"):
+            continue
+        e, f = r["evaluation"], r["floor"]
+        accuracy = e.get("conditional_accuracy")
+        curve = " → ".join(f"{point['frechet_distance']:.1f}" for point in r["frechet_distance_over_time"])
+        minutes = [point["minutes"] for point in r["frechet_distance_over_time"]]
+        rows.append([f"{name} (grid `results/colour_{name}_grid.png`)", f"{r['epochs']} / {r['train_seconds'] / 60:.0f}",
+                     f"{e['frechet_distance']:.1f} ({f['frechet_distance']:.1f})", f"{e['kid']:.2f} ({f['kid']:.2f})",
+                     f"{e['precision']:.2f} / {e['recall']:.2f} ({f['precision']:.2f} / {f['recall']:.2f})",
+                     f"{e['classifier_score']:.2f} ({f['classifier_score']:.2f})",
+                     "–" if accuracy is None else f"{100 * accuracy:.1f}% ({100 * f['conditional_accuracy']:.1f}%)",
+                     f"{curve} (after {minutes[0]:.0f}–{minutes[-1]:.0f} min)" if minutes else "–",
+                     short_machine(r.get("machine"))])
+    return table(["baseline", "epochs / min", "FD (floor)", "KID", "precision / recall", "score", "cond. acc.",
+                  "FD during training", "machine"], rows)
+
+
 def other() -> str:
-    simple, classifiers = load("simple_gan_real_mnist.json"), load("classifiers.json")
-    rows = cyclegan() + [[f"Simple GAN, defaults on real MNIST ({simple['epochs']} epochs)",
-             f"{simple['train_seconds'] / 60:.1f} min, {simple['mean_images_per_sec']:,.0f} images/s",
-             short_machine(simple.get("machine"))]]
+    classifiers = load("classifiers.json")
+    rows = cyclegan()
     accuracies = [f"{name} {100 * c['test_accuracy']:.2f}% ({c['epochs']} epochs, {c['training_seconds']:.0f} s)"
                   for name, c in classifiers.items() if name != "machine"]
     rows.append(["feature classifiers of the quality metrics: test accuracy", "; ".join(accuracies), "not recorded"])
@@ -300,7 +322,7 @@ def leaderboards(results_link: str = "benchmarks/results/") -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
     "step-ab": step_ab, "seed-spreads": seed_spreads, "other": other,
-    "variants": variants, "leaderboard": leaderboards,
+    "variants": variants, "leaderboard": leaderboards, "colour": colour,
 }
 
 

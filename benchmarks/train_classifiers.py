@@ -24,8 +24,6 @@ import json
 import os
 import platform
 import sys
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +34,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+import harness  # noqa: E402
 from gan_helpers import classifier  # noqa: E402
 from gan_helpers.data import DATASETS as DATA_SOURCES  # noqa: E402
 from gan_helpers.colour_data import load_cifar10  # noqa: E402
@@ -72,19 +71,6 @@ def load_split(dataset: str, split: str, data_dir: Path) -> tuple[np.ndarray, np
     if dataset == "cifar10":
         return load_cifar10(split, cache_dir=data_dir, data_dir=data_dir)
     return load_mnist_family(dataset, split, cache_dir=data_dir, data_dir=data_dir)
-
-
-def unpacked_cifar10(data_dir: Path) -> Path:
-    """``data_dir``, or where its ``cifar10-jpg.tar.gz`` (a train/ test/ folder layout) unpacks to."""
-    archive = data_dir / "cifar10-jpg.tar.gz"
-    if not archive.is_file() or (data_dir / "train").is_dir():
-        return data_dir
-    target = Path(tempfile.gettempdir()) / "gan-notebooks-cifar10-jpg"
-    if not (target / "test").is_dir():
-        print(f"unpacking {archive} into {target}", file=sys.stderr)
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
-    return target
 
 
 def check_data_dir(dataset: str, data_dir: Path) -> None:
@@ -214,7 +200,7 @@ def main() -> None:
 
     datasets = list(classifier.DATASETS) if args.dataset == "all" else [args.dataset]
     data_dirs = {"mnist": args.mnist_dir.expanduser(), "fashion_mnist": args.fashion_dir.expanduser(),
-                 "cifar10": unpacked_cifar10(args.cifar_dir.expanduser())}
+                 "cifar10": harness.unpacked_cifar10(args.cifar_dir.expanduser())}
     for dataset in datasets:  # all checks first: no training is wasted on a run that fails later
         check_data_dir(dataset, data_dirs[dataset])
 
