@@ -261,6 +261,24 @@ def colour() -> str:
                   "FD during training", "machine"], rows)
 
 
+def colour_grids(results_link: str = "benchmarks/results/") -> str:
+    """For README.md: each colour baseline's final grid with its headline numbers."""
+    if not (RESULTS / "colour_baselines.json").exists():
+        return "Not measured yet."
+    parts = []
+    for name, r in load("colour_baselines.json").items():
+        if name in ("machine", "date"):
+            continue
+        e, f = r["evaluation"], r["floor"]
+        accuracy = e.get("conditional_accuracy")
+        conditional = "" if accuracy is None else f", conditional accuracy {100 * accuracy:.1f}% (real images {100 * f['conditional_accuracy']:.1f}%)"
+        parts.append(f"**{name}** (`{r['notebook']}.ipynb`, `dataset` {r['parameters']['dataset']}, {r['epochs']} epochs in "
+                     f"{r['train_seconds'] / 60:.0f} minutes on a 2-core {short_machine(r.get('machine'))} CPU): Fréchet "
+                     f"distance {e['frechet_distance']:.1f} (real images {f['frechet_distance']:.1f}){conditional}.\n\n"
+                     f"![{name}]({results_link}colour_{name}_grid.png)")
+    return "\n\n".join(parts)
+
+
 def other() -> str:
     classifiers = load("classifiers.json")
     rows = cyclegan()
@@ -323,6 +341,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
     "step-ab": step_ab, "seed-spreads": seed_spreads, "other": other,
     "variants": variants, "leaderboard": leaderboards, "colour": colour,
+    "colour-grids": colour_grids,
 }
 
 

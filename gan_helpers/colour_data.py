@@ -230,16 +230,20 @@ def _unpack_zip(source: str, target: Path) -> None:
         download_file(source, archive)
     elif not archive.is_file():
         raise FileNotFoundError(f"source {source} is not a file; pass the path or URL of img_align_celeba.zip.")
+    downloaded = archive.parent == target.parent and archive.name == f"{target.name}.zip"
     if not zipfile.is_zipfile(archive):
-        raise InvalidArchiveError(f"{source} is not a zip file; pass img_align_celeba.zip (from {CELEBA_URL}).")
+        if downloaded:
+            archive.unlink()
+        raise InvalidArchiveError(f"{source} is not a zip file (a download quota's web page?); pass "
+                                  f"img_align_celeba.zip (from {CELEBA_URL}).")
     temporary = target.with_name(f".{target.name}.extracting")
     shutil.rmtree(temporary, ignore_errors=True)
     safe_extract(archive, temporary)
     (temporary / COMPLETE_MARKER).touch()
     shutil.rmtree(target, ignore_errors=True)
     temporary.rename(target)
-    if archive.parent == target.parent and archive.name == f"{target.name}.zip":
-        archive.unlink()  # a download of ours: the unpacked images are what is kept
+    if downloaded:
+        archive.unlink()  # the unpacked images are what is kept
 
 
 # --------------------------------------------------------------------------------------------------

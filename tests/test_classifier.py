@@ -78,6 +78,17 @@ def test_the_cifar10_classifier_takes_colour_images_and_refuses_grey_ones():
         build_classifier("svhn")
 
 
+def test_colour_images_of_another_size_are_measured_at_the_classifiers_own_size():
+    extractor = Extractor(build_classifier("cifar10"), "cifar10", weights_sha256="untrained", test_accuracy=None)
+    large = np.random.default_rng(1).uniform(-1, 1, (4, 64, 64, 3)).astype(np.float32)
+    averaged = large.reshape(4, 32, 2, 32, 2, 3).mean(axis=(2, 4))  # each 2x2 block of pixels: one pixel
+    for got, expected in zip(extractor.features_and_probabilities(large), extractor.features_and_probabilities(averaged)):
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+    with pytest.raises(ValueError, match=r"expected \(N, 28, 28, 1\)"):  # grey classifiers resize nothing
+        Extractor(build_classifier("mnist"), "mnist", "untrained", None).features_and_probabilities(
+            np.zeros((2, 32, 32, 1), np.float32))
+
+
 def test_two_builds_have_the_same_layer_names():
     """Weights files address layers by name: a second build in the same process must not rename them."""
     first, second = build_classifier(), build_classifier()

@@ -105,7 +105,7 @@ def test_celeba_comes_from_a_zip_at_a_url_is_cropped_cached_and_held_out_for_the
     np.testing.assert_allclose(data.floor_images, gh.to_model_range(data.images))  # the floor: training vs held out
 
 
-def test_celeba_without_a_source_or_with_a_file_that_is_not_a_zip_says_what_to_do(tmp_path):
+def test_celeba_without_a_source_or_with_a_file_that_is_not_a_zip_says_what_to_do(http_server, tmp_path):
     with pytest.raises(DatasetUnavailableError, match="pass its path or a URL as source="):
         load_celeba(64, cache_dir=tmp_path)
     not_a_zip = tmp_path / "img_align_celeba.zip"
@@ -113,6 +113,10 @@ def test_celeba_without_a_source_or_with_a_file_that_is_not_a_zip_says_what_to_d
     with pytest.raises(InvalidArchiveError, match="is not a zip file"):
         load_celeba(64, cache_dir=tmp_path, source=str(not_a_zip))
     assert not (tmp_path / "celeba").exists()  # nothing half-unpacked is left to be taken for the dataset
+    quota_page = http_server.add_mirror("quota", {"img_align_celeba.zip": b"<html>quota exceeded</html>"})
+    with pytest.raises(InvalidArchiveError, match="a download quota's web page"):
+        load_celeba(64, cache_dir=tmp_path, source=quota_page + "img_align_celeba.zip")
+    assert not (tmp_path / "celeba.zip").exists()  # the page is not kept
 
     good = tmp_path / "good.zip"
     good.write_bytes(faces_zip(2))
