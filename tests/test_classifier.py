@@ -1,8 +1,9 @@
 """Tests for gan_helpers.classifier: the model's shape, the shipped weights, and the extractor's checks.
 
 The accuracy test reads the real test sets; it skips when their folders are absent. Folders:
-``GAN_MNIST_DIR`` (default ``<repo>/../shared/data/mnist``) and ``GAN_FASHION_MNIST_DIR`` (default
-``/usr/share/datasets/fashion-mnist``).
+``GAN_MNIST_DIR`` (default ``<repo>/../shared/data/mnist``), ``GAN_FASHION_MNIST_DIR`` (default
+``/usr/share/datasets/fashion-mnist``) and ``GAN_CIFAR10_DIR`` (default ``<repo>/../shared/data/cifar10``,
+which holds the JPEG copy the shipped CIFAR-10 weights were trained and measured on).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +20,17 @@ import pytest
 
 from gan_helpers import classifier
 from gan_helpers.classifier import WEIGHTS_DIR, Extractor, build_classifier, load_classifier
+from gan_helpers.colour_data import load_cifar10
 from gan_helpers.data import load_mnist_family
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_DATA_DIRS = {
     "mnist": Path(os.environ.get("GAN_MNIST_DIR", REPO.parent / "shared" / "data" / "mnist")),
     "fashion_mnist": Path(os.environ.get("GAN_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")),
+    "cifar10": Path(os.environ.get("GAN_CIFAR10_DIR", REPO.parent / "shared" / "data" / "cifar10")),
 }
-REQUIRED_TEST_ACCURACY = {"mnist": 0.993, "fashion_mnist": 0.91}
-DATASETS = ["mnist", "fashion_mnist"]
+REQUIRED_TEST_ACCURACY = {"mnist": 0.993, "fashion_mnist": 0.91, "cifar10": 0.85}
+DATASETS = ["mnist", "fashion_mnist", "cifar10"]
 
 
 def scaled(images_uint8: np.ndarray) -> np.ndarray:
@@ -105,7 +109,7 @@ def test_load_classifier_describes_the_weights_file(dataset):
     weights_file = WEIGHTS_DIR / f"{dataset}_classifier.weights.h5"
     description = extractor.describe()
     assert description["weights_sha256"] == hashlib.sha256(weights_file.read_bytes()).hexdigest()
-    assert description["name"] == extractor.name == f"{dataset}-cnn-v1"
+    assert description["name"] == extractor.name == f"{dataset}-{classifier.ARCHITECTURES[dataset]}"
     assert description["dataset"] == extractor.dataset == dataset
     record = json.loads((WEIGHTS_DIR / "classifiers.json").read_text())[dataset]
     assert description["test_accuracy"] == record["test_accuracy"] >= REQUIRED_TEST_ACCURACY[dataset]
@@ -113,10 +117,10 @@ def test_load_classifier_describes_the_weights_file(dataset):
     assert weights_file.stat().st_size < 2 * 1024 * 1024
 
 
-def test_the_two_classifiers_differ():
-    mnist, fashion = load_classifier("mnist"), load_classifier("fashion_mnist")
-    assert mnist.weights_sha256 != fashion.weights_sha256
-    assert mnist.name != fashion.name
+def test_the_shipped_classifiers_differ():
+    extractors = [load_classifier(dataset) for dataset in DATASETS]
+    assert len({extractor.weights_sha256 for extractor in extractors}) == len(DATASETS)
+    assert len({extractor.name for extractor in extractors}) == len(DATASETS)
 
 
 def test_unknown_dataset_is_refused():
@@ -244,15 +248,37 @@ def test_bad_batch_size_is_refused(mnist_extractor, tiny_test_images, batch_size
 # Accuracy of the shipped weights on the real test sets
 # --------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dataset", DATASETS)
-def test_shipped_weights_reach_the_recorded_test_accuracy(dataset):
+def real_cifar10_test_split(data_dir: Path, unpack_into: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The CIFAR-10 test split from ``data_dir``: the official archive, a train/ test/ layout, or the JPEG
+    copy ``cifar10-jpg.tar.gz`` of ../shared/data/cifar10, whose test/ folder is unpacked into ``unpack_into``."""
+    archive = data_dir / "cifar10-jpg.tar.gz"
+    if archive.is_file() and not (data_dir / "test").is_dir():
+        with tarfile.open(archive) as tar:
+            tar.extractall(unpack_into, members=[m for m in tar if m.name.startswith("test/")], filter="data")
+        data_dir = unpack_into
+    return load_cifar10("test", cache_dir=data_dir, data_dir=data_dir)
+
+
+def real_test_split(dataset: str, unpack_into: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The real test images of ``dataset`` scaled to [-1, 1] and their labels; skips when they are absent."""
     data_dir = REAL_DATA_DIRS[dataset]
+    variable = {"mnist": "GAN_MNIST_DIR", "fashion_mnist": "GAN_FASHION_MNIST_DIR", "cifar10": "GAN_CIFAR10_DIR"}[dataset]
+    if dataset == "cifar10":
+        if not data_dir.is_dir():
+            pytest.skip(f"real CIFAR-10 not found in {data_dir}; set {variable} to the folder holding it")
+        images, labels = real_cifar10_test_split(data_dir, unpack_into)
+        return images.astype(np.float32) / 127.5 - 1.0, labels
     if not (data_dir / "t10k-images-idx3-ubyte.gz").exists() and not (data_dir / "t10k-images-idx3-ubyte").exists():
-        variable = "GAN_MNIST_DIR" if dataset == "mnist" else "GAN_FASHION_MNIST_DIR"
         pytest.skip(f"real {dataset} test set not found in {data_dir}; set {variable} to the folder holding it")
     images, labels = load_mnist_family(dataset, "test", cache_dir=data_dir, data_dir=data_dir)
+    return scaled(images), labels
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_shipped_weights_reach_the_recorded_test_accuracy(dataset, tmp_path):
+    images, labels = real_test_split(dataset, tmp_path)
     extractor = load_classifier(dataset)
-    _, probabilities = extractor.features_and_probabilities(scaled(images))
+    _, probabilities = extractor.features_and_probabilities(images)
     accuracy = float(np.mean(probabilities.argmax(axis=1) == labels))
     assert accuracy >= REQUIRED_TEST_ACCURACY[dataset]
     assert accuracy == pytest.approx(extractor.describe()["test_accuracy"], abs=5e-4)
