@@ -31,7 +31,10 @@ def smoke_home(monkeypatch, tmp_path) -> Path:
     return tmp_path / "home"
 
 
-def write_paintings(folder: Path, count: int = 24) -> Path:
+PAINTINGS = 48  # WGAN-GP in smoke mode takes n_critic x batch_size = 32 images per generator step
+
+
+def write_paintings(folder: Path, count: int = PAINTINGS) -> Path:
     folder.mkdir(parents=True)
     for index in range(count):
         Image.fromarray(tiny_painting(index, side=80)).save(folder / f"{index:05d}.jpg", quality=95)
@@ -64,4 +67,4 @@ def test_each_notebook_trains_on_colour_images_and_measures_them(notebook, smoke
     if notebook == "conditional_gan_mnist":
         assert 0 <= summary["evaluation"]["conditional_accuracy"] <= 1  # the CIFAR-10 classes asked for
     if parameters["dataset"] == "folder":
-        assert f"every second one of the 24 images in {data_dir}" in text
+        assert f"every second one of the {PAINTINGS} images in {data_dir}" in text
