@@ -19,7 +19,8 @@ Records in benchmarks/results/colour_baselines.json, per baseline: the notebook'
 (10,000 samples, or as many as there are real images, in the shipped CIFAR-10 classifier's features)
 beside its real-vs-real floor, Inception FID/KID where the weights load, the Fréchet distance after
 each evaluation with the training minutes so far, and the machine; the final grid is copied to
-benchmarks/results/colour_<name>_grid.png.
+benchmarks/results/colour_<name>_grid.png and the Fréchet distance is plotted against the training
+seconds in benchmarks/results/colour_<name>_frechet_distance.png.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import shutil
 from pathlib import Path
 
 import harness
+from gan_helpers.compare import plot_metrics_over_time
 
 RESULT = harness.RESULTS / "colour_baselines.json"
 BASELINES = {
@@ -78,6 +80,8 @@ def main() -> None:
         if os.environ.get("GAN_SMOKE") != "1":
             shutil.copy(sorted((run.folder / "samples").glob("epoch_*.png"))[-1],
                         harness.RESULTS / f"colour_{name}_grid.png")
+            plot_metrics_over_time([{"folder": run.folder, "run": name}], harness.RESULTS / f"colour_{name}_frechet_distance.png",
+                                   metrics=["q_frechet_distance"])
     print("tables: python benchmarks/report.py")
 
 

@@ -248,8 +248,10 @@ def colour() -> str:
             continue
         e, f = r["evaluation"], r["floor"]
         accuracy = e.get("conditional_accuracy")
-        curve = " → ".join(f"{point['frechet_distance']:.1f}" for point in r["frechet_distance_over_time"])
-        minutes = [point["minutes"] for point in r["frechet_distance_over_time"]]
+        points = r["frechet_distance_over_time"]
+        points = points[::max(1, len(points) // 6)][:6] + points[-1:] if len(points) > 7 else points
+        curve = " → ".join(f"{point['frechet_distance']:.1f}" for point in points)
+        minutes = [point["minutes"] for point in points]
         rows.append([f"{name} (grid `results/colour_{name}_grid.png`)", f"{r['epochs']} / {r['train_seconds'] / 60:.0f}",
                      f"{e['frechet_distance']:.1f} ({f['frechet_distance']:.1f})", f"{e['kid']:.2f} ({f['kid']:.2f})",
                      f"{e['precision']:.2f} / {e['recall']:.2f} ({f['precision']:.2f} / {f['recall']:.2f})",
@@ -275,7 +277,8 @@ def colour_grids(results_link: str = "benchmarks/results/") -> str:
         parts.append(f"**{name}** (`{r['notebook']}.ipynb`, `dataset` {r['parameters']['dataset']}, {r['epochs']} epochs in "
                      f"{r['train_seconds'] / 60:.0f} minutes on a 2-core {short_machine(r.get('machine'))} CPU): Fréchet "
                      f"distance {e['frechet_distance']:.1f} (real images {f['frechet_distance']:.1f}){conditional}.\n\n"
-                     f"![{name}]({results_link}colour_{name}_grid.png)")
+                     f"![{name}]({results_link}colour_{name}_grid.png) "
+                     f"![{name}: Fréchet distance during training]({results_link}colour_{name}_frechet_distance.png)")
     return "\n\n".join(parts)
 
 
