@@ -259,8 +259,10 @@ def colour() -> str:
                      "–" if accuracy is None else f"{100 * accuracy:.1f}% ({100 * f['conditional_accuracy']:.1f}%)",
                      f"{curve} (after {minutes[0]:.0f}–{minutes[-1]:.0f} min)" if minutes else "–",
                      short_machine(r.get("machine"))])
-    return table(["baseline", "epochs / min", "FD (floor)", "KID", "precision / recall", "score", "cond. acc.",
-                  "FD during training", "machine"], rows)
+    notes = [f"{name}: {r['note']}" for name, r in load("colour_baselines.json").items()
+             if isinstance(r, dict) and r.get("note")]
+    return "\n\n".join([table(["baseline", "epochs / min", "FD (floor)", "KID", "precision / recall", "score", "cond. acc.",
+                                "FD during training", "machine"], rows), *notes])
 
 
 def colour_grids(results_link: str = "benchmarks/results/") -> str:
@@ -276,9 +278,10 @@ def colour_grids(results_link: str = "benchmarks/results/") -> str:
         conditional = "" if accuracy is None else f", conditional accuracy {100 * accuracy:.1f}% (real images {100 * f['conditional_accuracy']:.1f}%)"
         parts.append(f"**{name}** (`{r['notebook']}.ipynb`, `dataset` {r['parameters']['dataset']}, {r['epochs']} epochs in "
                      f"{r['train_seconds'] / 60:.0f} minutes on a 2-core {short_machine(r.get('machine'))} CPU): Fréchet "
-                     f"distance {e['frechet_distance']:.1f} (real images {f['frechet_distance']:.1f}){conditional}.\n\n"
-                     f"![{name}]({results_link}colour_{name}_grid.png) "
-                     f"![{name}: Fréchet distance during training]({results_link}colour_{name}_frechet_distance.png)")
+                     f"distance {e['frechet_distance']:.1f} (real images {f['frechet_distance']:.1f}){conditional}. "
+                     f"{r.get('note', '')}\n\n![{name}]({results_link}colour_{name}_grid.png)"
+                     + (f" ![{name}: Fréchet distance during training]({results_link}colour_{name}_frechet_distance.png)"
+                        if r["frechet_distance_over_time"] else ""))
     return "\n\n".join(parts)
 
 

@@ -67,6 +67,16 @@ def to_model_range(images: np.ndarray) -> np.ndarray:
     return images[..., np.newaxis] if images.ndim == 3 else images
 
 
+def spread_indices(count: int, num_samples: int) -> np.ndarray:
+    """Indices of ``min(num_samples, count)`` items spread evenly over ``range(count)``, in order.
+
+    The real reference images are taken this way, not as the first ``num_samples``: a test split read
+    from ``<class>/`` folders is sorted by class, and its first 2,000 CIFAR-10 images are all aeroplanes
+    and cars. Spreading keeps every class in its share, and is the whole set when ``num_samples >= count``.
+    """
+    return np.linspace(0, count, min(num_samples, count), endpoint=False).astype(int)
+
+
 def compare(fake_images: np.ndarray, real_images: np.ndarray, extractor: Extractor,
             kid_subsets: int = 100, fake_labels: np.ndarray | None = None,
             real_labels: np.ndarray | None = None) -> dict:
@@ -107,9 +117,10 @@ def quality_floor(train_images: np.ndarray, test_images: np.ndarray, extractor: 
     With both label arrays, also the conditional metrics of real images (their own labels asked for)."""
     pick = np.random.default_rng(seed).choice(len(train_images), size=min(num_samples, len(train_images)), replace=False)
     labelled = train_labels is not None and test_labels is not None
-    return compare(train_images[pick], test_images[:num_samples], extractor,
+    real = spread_indices(len(test_images), num_samples)
+    return compare(train_images[pick], test_images[real], extractor,
                    fake_labels=np.asarray(train_labels)[pick] if labelled else None,
-                   real_labels=np.asarray(test_labels)[:num_samples] if labelled else None)
+                   real_labels=np.asarray(test_labels)[real] if labelled else None)
 
 
 def evaluate_generator(generator: keras.Model, latent_dim: int, test_images: np.ndarray, extractor: Extractor,
@@ -120,16 +131,16 @@ def evaluate_generator(generator: keras.Model, latent_dim: int, test_images: np.
     A conditional generator is asked for every class equally often, and needs ``test_labels`` (the
     test images' classes) for the intra-class Fréchet distance.
     """
+    real = spread_indices(len(test_images), num_samples)
     if not is_conditional(generator):
         fake = generate_images(generator, num_samples, latent_dim, seed)
-        return compare(fake, test_images[:num_samples], extractor)
+        return compare(fake, test_images[real], extractor)
     if test_labels is None:
         raise ValueError(f"{generator.name} is conditional: pass test_labels= (the test images' classes) so the "
                          "intra-class Fréchet distance can compare each class with its own real images.")
     labels = balanced_labels(num_samples, num_classes(generator))  # every class equally often
     fake = generate_images(generator, num_samples, latent_dim, seed, labels=labels)
-    return compare(fake, test_images[:num_samples], extractor, fake_labels=labels,
-                   real_labels=np.asarray(test_labels)[:num_samples])
+    return compare(fake, test_images[real], extractor, fake_labels=labels, real_labels=np.asarray(test_labels)[real])
 
 
 def metrics_table(model: dict, real_floor: dict, model_name: str = "model") -> str:
@@ -193,8 +204,9 @@ class QualityDuringTraining(keras.callbacks.Callback):
         if every < 1:
             raise ValueError(f"every={every}: evaluate at least every 1 epoch.")
         self.generator, self.latent_dim, self.extractor = generator, latent_dim, extractor
-        self.test_images = test_images[:num_samples]
-        self.test_labels = None if test_labels is None else np.asarray(test_labels)[:num_samples]
+        real = spread_indices(len(test_images), num_samples)  # every class in its share
+        self.test_images = test_images[real]
+        self.test_labels = None if test_labels is None else np.asarray(test_labels)[real]
         self.every, self.num_samples, self.best_metric = every, num_samples, best_metric
         self.best_path = Path(checkpoints_dir) / "best.npz"
         self.best_record_path = Path(checkpoints_dir) / "best.json"

@@ -97,6 +97,20 @@ def test_quality_callback_logs_metrics_and_keeps_the_best_checkpoint(tmp_path, t
         gh.QualityDuringTraining(good, 8, images, extractor, tmp_path, best_metric="accuracy")
 
 
+def test_the_reference_images_keep_every_class_of_a_class_sorted_test_set(tmp_path, tiny_mnist_dir):
+    """A test split read from <class>/ folders is sorted by class: its first 2,000 CIFAR-10 images are two
+    classes. The during-training reference must hold every class in its share, not the first images."""
+    images, labels = gh.load_mnist_family("mnist", "test", cache_dir=tmp_path, data_dir=tiny_mnist_dir)
+    order = np.argsort(labels, kind="stable")
+    images, labels = gh.to_model_range(images)[order], labels[order]
+    callback = gh.QualityDuringTraining(ConstantishGenerator(images), 8, images, gh.load_classifier("mnist"), tmp_path,
+                                        num_samples=len(images) // 2, test_labels=labels)
+    expected = np.bincount(labels, minlength=10) / 2
+    assert np.abs(np.bincount(callback.test_labels, minlength=10) - expected).max() <= 1
+    assert len(callback.test_images) == len(images) // 2
+    np.testing.assert_array_equal(gh.quality.spread_indices(5, 100), np.arange(5))  # fewer images: all of them
+
+
 def test_metrics_table_shows_model_beside_floor(tiny_mnist_dir, tmp_path):
     images = gh.to_model_range(gh.load_mnist_family("mnist", "test", cache_dir=tmp_path, data_dir=tiny_mnist_dir)[0])
     extractor = gh.load_classifier("mnist")
