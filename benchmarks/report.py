@@ -237,15 +237,18 @@ def variants() -> str:
     return first + "\n\n" + second
 
 
+def measured_colour_baselines() -> list[tuple[str, dict]]:
+    """colour_baselines.json as (baseline name, record) pairs; empty before the first measurement."""
+    if not (RESULTS / "colour_baselines.json").exists():
+        return []
+    return [(name, r) for name, r in load("colour_baselines.json").items() if name not in ("machine", "date")]
+
+
 def colour() -> str:
     """colour_baselines.json: each colour baseline's final evaluation beside its floor, and its Fréchet
     distance over the training minutes."""
-    if not (RESULTS / "colour_baselines.json").exists():
-        return "Not measured yet."
     rows = []
-    for name, r in load("colour_baselines.json").items():
-        if name in ("machine", "date"):
-            continue
+    for name, r in measured_colour_baselines():
         e, f = r["evaluation"], r["floor"]
         accuracy = e.get("conditional_accuracy")
         points = r["frechet_distance_over_time"]
@@ -257,22 +260,18 @@ def colour() -> str:
                      f"{e['precision']:.2f} / {e['recall']:.2f} ({f['precision']:.2f} / {f['recall']:.2f})",
                      f"{e['classifier_score']:.2f} ({f['classifier_score']:.2f})",
                      "–" if accuracy is None else f"{100 * accuracy:.1f}% ({100 * f['conditional_accuracy']:.1f}%)",
-                     f"{curve} (after {minutes[0]:.0f}–{minutes[-1]:.0f} min)" if minutes else "–",
+                     f"{curve} (after {minutes[0]:.0f}–{minutes[-1]:.0f} min)" if minutes else "not recorded (README)",
                      short_machine(r.get("machine"))])
-    notes = [f"{name}: {r['note']}" for name, r in load("colour_baselines.json").items()
-             if isinstance(r, dict) and r.get("note")]
-    return "\n\n".join([table(["baseline", "epochs / min", "FD (floor)", "KID", "precision / recall", "score", "cond. acc.",
-                                "FD during training", "machine"], rows), *notes])
+    if not rows:
+        return "Not measured yet."
+    return table(["baseline", "epochs / min", "FD (floor)", "KID", "precision / recall", "score", "cond. acc.",
+                  "FD during training", "machine"], rows)
 
 
 def colour_grids(results_link: str = "benchmarks/results/") -> str:
     """For README.md: each colour baseline's final grid with its headline numbers."""
-    if not (RESULTS / "colour_baselines.json").exists():
-        return "Not measured yet."
     parts = []
-    for name, r in load("colour_baselines.json").items():
-        if name in ("machine", "date"):
-            continue
+    for name, r in measured_colour_baselines():
         e, f = r["evaluation"], r["floor"]
         accuracy = e.get("conditional_accuracy")
         conditional = "" if accuracy is None else f", conditional accuracy {100 * accuracy:.1f}% (real images {100 * f['conditional_accuracy']:.1f}%)"
@@ -282,7 +281,7 @@ def colour_grids(results_link: str = "benchmarks/results/") -> str:
                      f"{r.get('note', '')}\n\n![{name}]({results_link}colour_{name}_grid.png)"
                      + (f" ![{name}: Fréchet distance during training]({results_link}colour_{name}_frechet_distance.png)"
                         if r["frechet_distance_over_time"] else ""))
-    return "\n\n".join(parts)
+    return "\n\n".join(parts) or "Not measured yet."
 
 
 def other() -> str:
