@@ -6,7 +6,7 @@ fixed training time on this machine.
         [--home ~/gan-notebooks] [-p NAME VALUE ...]
 
 Each baseline is a notebook at its defaults except the dataset, run with papermill
-(harness.run_notebook) as run `colour-<name>-<minutes>min` under --home with `train_minutes` =
+(harness.run_notebook) as run `colour-<name>-<minutes>min[-<NAME><VALUE>...]` under --home with `train_minutes` =
 --minutes (the run ends for good after that much training, in one session or several: stop the
 script and start it again, and the run resumes):
 
@@ -60,7 +60,9 @@ def main() -> None:
         notebook, settings = BASELINES[name]
         parameters = {**settings, "epochs": ENOUGH_EPOCHS, "train_minutes": args.minutes,
                       "data_dir": data_dirs[settings["dataset"]], **harness.parse_parameters(args.p)}
-        run = harness.run_notebook(notebook, parameters, args.home, run_name=f"colour-{name}-{args.minutes:g}min")
+        overrides = "".join(f"-{key}{value}" for key, value in args.p)  # another setting is another run
+        run = harness.run_notebook(notebook, parameters, args.home,
+                                   run_name=f"colour-{name}-{args.minutes:g}min{overrides}")
         summary = run.summary()
         minutes = 0.0
         over_time = []
