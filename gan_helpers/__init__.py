@@ -17,6 +17,7 @@ One module per concern, each readable on its own:
 - ``runs``: run folders, config.json, metrics.csv, summary.json, generator.keras
 - ``checkpoints``: atomic checkpoints and exact resume, at an epoch's end or inside one
 - ``session``: a session that ends well: time budget, checkpoints every few minutes, the stop button
+- ``schedules``: learning rates that fall linearly to 0 by the end of a run (counted in epochs or minutes)
 - ``progress``: training progress that fits the place (a replaced line in a notebook, a line per epoch)
 - ``plots``: sample grids, loss curves, GIFs, the live training view
 - ``widgets``: play with a trained generator (latent explorer, class picker, translate your photos)
@@ -50,11 +51,13 @@ from .plots import (LiveTrainingView, SampleGrid, fixed_noise, grid_image, make_
                     show_image)
 from .classifier import extractor_for, load_classifier
 from .colour_data import CIFAR10_CLASSES, load_celeba, load_cifar10, load_image_folder
-from .datasets import DATASET_CHOICES, TrainingData, image_size_for, load_training_data
+from .datasets import (DATASET_CHOICES, TRAINING_DEFAULTS, TrainingData, image_size_for, load_training_data,
+                       with_training_defaults)
 from .quality import (FULL_EVALUATION_SAMPLES, QualityDuringTraining, evaluate_generator, generate_images,
                       inception_features, inception_metrics, load_inception, metrics_table, plot_class_histogram,
                       quality_floor, to_model_range)
 from .runs import Run, read_metrics
+from .schedules import LinearDecay
 from .session import SessionControl, TrainingPaused
 from .translate import load_generator, run_domain_names, translate
 from .sampling import class_grid_inputs, sample, save_samples

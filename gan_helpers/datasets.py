@@ -81,6 +81,26 @@ def image_size_for(dataset: str, image_size: int = 0) -> int:
     return image_size
 
 
+# What learning rates of 0 and ``lr_decay`` "auto" become, by the kind of data (measured: the DCGAN
+# notebook's table of defaults and benchmarks/README.md). On CIFAR-10 the MNIST rates of 6e-4 made the
+# discriminator win and the generator collapse after 53 minutes; at 2e-4 it did not.
+TRAINING_DEFAULTS = {
+    "grey": {"g_learning_rate": 6e-4, "d_learning_rate": 6e-4, "lr_decay": "none"},
+    "colour": {"g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "lr_decay": "linear"},
+}
+
+
+def with_training_defaults(params: dict) -> dict:
+    """``params`` with learning rates of 0 and ``lr_decay`` "auto" replaced by `TRAINING_DEFAULTS`
+    for the kind of ``dataset`` (grey MNIST-family or colour); values set by the user stay."""
+    defaults = TRAINING_DEFAULTS["grey" if params["dataset"] in GREY_DATASETS else "colour"]
+    filled = dict(params)
+    for name, value in defaults.items():
+        if name in filled and filled[name] in (0, "auto"):
+            filled[name] = value
+    return filled
+
+
 def load_training_data(dataset: str, image_size: int = 0, *, cache_dir: str | Path,
                        data_dir: str | Path | None = None, source: str | None = None,
                        limit: int | None = None) -> TrainingData:

@@ -254,6 +254,11 @@ class Run:
         return bool(limit) and self._trained_seconds >= limit * 60
 
     @property
+    def trained_seconds(self) -> float:
+        """Training time of the run in the sessions before this one (as `resume` found it)."""
+        return self._trained_seconds
+
+    @property
     def complete(self) -> bool:
         """Whether every epoch is trained, or the ``train_minutes`` are used up (as far as `resume` and `fit` know)."""
         return self.total_epochs is not None and (self.position.epoch >= self.total_epochs or self.time_is_up)
