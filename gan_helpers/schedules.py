@@ -26,7 +26,9 @@ class LinearDecay(keras.callbacks.Callback):
     steps_per_epoch``, or (with ``train_minutes`` > 0) training seconds over ``train_minutes``,
     counting ``trained_seconds`` from earlier sessions; the larger of the two. ``rates`` pairs
     each optimizer with its start rate (the parameter, not the optimizer's current value, which a
-    restored checkpoint has already decayed). ``clock`` (seconds) is for tests.
+    restored checkpoint has already decayed). After each epoch the logs get ``learning_rate_scale``,
+    the fraction ``1 − done`` of the start rates used by its last step (a column of metrics.csv
+    when this callback comes before the run's callbacks). ``clock`` (seconds) is for tests.
     """
 
     def __init__(self, rates: Sequence[tuple[keras.optimizers.Optimizer, float]], steps_per_epoch: int,
@@ -65,6 +67,11 @@ class LinearDecay(keras.callbacks.Callback):
         left = 1.0 - self.done(self.first_step + batch)
         for optimizer, rate in self.rates:
             optimizer.learning_rate = rate * left
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:  # a column of metrics.csv (the metrics log comes later in the callback list)
+            optimizer, rate = self.rates[0]
+            logs["learning_rate_scale"] = self.current_rates()[0] / rate
 
     def current_rates(self) -> list[float]:
         """Each optimizer's learning rate now (for the metrics log and tests)."""

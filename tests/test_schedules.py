@@ -52,6 +52,14 @@ def test_rate_falls_linearly_to_zero_over_the_epochs():
     np.testing.assert_allclose(rates, expected, rtol=1e-6)
 
 
+def test_each_epoch_logs_the_scale_of_its_last_step():
+    model = RateRecorder()
+    model.compile(optimizer=keras.optimizers.SGD(RATE))
+    history = model.fit(np.zeros((STEPS_PER_EPOCH, 1), "float32"), batch_size=1, epochs=2, shuffle=False, verbose=0,
+                        callbacks=[gh.LinearDecay([(model.optimizer, RATE)], STEPS_PER_EPOCH, 2)])
+    np.testing.assert_allclose(history.history["learning_rate_scale"], [1 - 3 / 8, 1 - 7 / 8], rtol=1e-6)
+
+
 def test_a_resumed_run_continues_the_schedule_where_it_stood():
     straight = fit(epochs=3, total_epochs=3)
     later_epochs = fit(epochs=3, total_epochs=3, initial_epoch=1)  # resumed after epoch 1
