@@ -15,7 +15,8 @@ script and start it again, and the run resumes):
 - dcgan_monet64: dcgan_mnist.ipynb, `dataset folder` on the 1,072 Monet paintings (monet2photo trainA)
   at `image_size 64`, measured every 10 epochs (an epoch is 16 steps).
 
-Records in benchmarks/results/colour_baselines.json, per baseline: the notebook's final evaluation
+Records in benchmarks/results/colour_baselines.json, per baseline (named `<name>[-<NAME><VALUE>...]`
+like its run, so a baseline with other settings is recorded beside the defaults): the notebook's final evaluation
 (10,000 samples, or as many as there are real images, in the shipped CIFAR-10 classifier's features)
 beside its real-vs-real floor, Inception FID/KID where the weights load, the Fréchet distance after
 each evaluation with the training minutes so far, and the machine; the final grid is copied to
@@ -60,9 +61,10 @@ def main() -> None:
         notebook, settings = BASELINES[name]
         parameters = {**settings, "epochs": ENOUGH_EPOCHS, "train_minutes": args.minutes,
                       "data_dir": data_dirs[settings["dataset"]], **harness.parse_parameters(args.p)}
-        overrides = "".join(f"-{key}{value}" for key, value in args.p)  # another setting is another run
+        overrides = "".join(f"-{key}{value}" for key, value in args.p)  # another setting is another run and record
         run = harness.run_notebook(notebook, parameters, args.home,
                                    run_name=f"colour-{name}-{args.minutes:g}min{overrides}")
+        name = f"{name}{overrides}"
         summary = run.summary()
         minutes = 0.0
         over_time = []

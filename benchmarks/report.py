@@ -37,7 +37,8 @@ def short_machine(machine: dict | None) -> str:
     if "AMD" in machine.get("cpu", "") and family in (23, 25, 26):
         zen4 = model is not None and (0x10 <= model <= 0x1F or 0x60 <= model <= 0xAF)
         return {23: "Zen 2", 25: "Zen 4" if zen4 else "Zen 3", 26: "Zen 5"}[family]
-    return f"{machine.get('cpu', '?')} family {family} model {model}"
+    cpu = machine.get("cpu", "?").replace("(R)", "").replace(" Processor", "").replace(" CPU", "")
+    return f"{cpu} family {family} model {model}"
 
 
 def table(header: list[str], rows: list[list]) -> str:
@@ -244,6 +245,13 @@ def measured_colour_baselines() -> list[tuple[str, dict]]:
     return [(name, r) for name, r in load("colour_baselines.json").items() if name not in ("machine", "date")]
 
 
+def learning_rates(parameters: dict) -> str:
+    """How a baseline's learning rates went: "2e-4 falling linearly to 0" or "6e-4, constant"."""
+    rates = sorted({parameters["g_learning_rate"], parameters["d_learning_rate"]})
+    text = " / ".join(f"{rate:.0e}".replace("e-0", "e-") for rate in rates)
+    return f"{text} falling linearly to 0" if parameters.get("lr_decay") == "linear" else f"{text}, constant"
+
+
 def colour() -> str:
     """colour_baselines.json: each colour baseline's final evaluation beside its floor, and its Fréchet
     distance over the training minutes."""
@@ -255,7 +263,7 @@ def colour() -> str:
         points = points[::max(1, len(points) // 6)][:6] + points[-1:] if len(points) > 7 else points
         curve = " → ".join(f"{point['frechet_distance']:.1f}" for point in points)
         minutes = [point["minutes"] for point in points]
-        rows.append([f"{name} (grid `results/colour_{name}_grid.png`)", f"{r['epochs']} / {r['train_seconds'] / 60:.0f}",
+        rows.append([f"{name} (learning rates {learning_rates(r['parameters'])}; grid `results/colour_{name}_grid.png`)", f"{r['epochs']} / {r['train_seconds'] / 60:.0f}",
                      f"{e['frechet_distance']:.1f} ({f['frechet_distance']:.1f})", f"{e['kid']:.2f} ({f['kid']:.2f})",
                      f"{e['precision']:.2f} / {e['recall']:.2f} ({f['precision']:.2f} / {f['recall']:.2f})",
                      f"{e['classifier_score']:.2f} ({f['classifier_score']:.2f})",
@@ -269,14 +277,18 @@ def colour() -> str:
 
 
 def colour_grids(results_link: str = "benchmarks/results/") -> str:
-    """For README.md: each colour baseline's final grid with its headline numbers."""
+    """For README.md: each colour baseline's final grid with its headline numbers (the notebooks'
+    defaults only; records with other settings, named `<baseline>-<NAME><VALUE>`, are in the table)."""
     parts = []
     for name, r in measured_colour_baselines():
+        if "-" in name:
+            continue
         e, f = r["evaluation"], r["floor"]
         accuracy = e.get("conditional_accuracy")
         conditional = "" if accuracy is None else f", conditional accuracy {100 * accuracy:.1f}% (real images {100 * f['conditional_accuracy']:.1f}%)"
         parts.append(f"**{name}** (`{r['notebook']}.ipynb`, `dataset` {r['parameters']['dataset']}, {r['epochs']} epochs in "
-                     f"{r['train_seconds'] / 60:.0f} minutes on a 2-core {short_machine(r.get('machine'))} CPU): Fréchet "
+                     f"{r['train_seconds'] / 60:.0f} minutes on a 2-core {short_machine(r.get('machine'))} CPU, learning rates "
+                     f"{learning_rates(r['parameters'])}): Fréchet "
                      f"distance {e['frechet_distance']:.1f} (real images {f['frechet_distance']:.1f}){conditional}. "
                      f"{r.get('note', '')}\n\n![{name}]({results_link}colour_{name}_grid.png)"
                      + (f" ![{name}: Fréchet distance during training]({results_link}colour_{name}_frechet_distance.png)"

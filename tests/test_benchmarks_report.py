@@ -16,3 +16,22 @@ def test_readme_tables_match_the_results():
 
 def test_readme_is_short():
     assert len((BENCHMARKS / "README.md").read_text().splitlines()) <= 160
+
+
+def test_colour_baselines_name_their_learning_rates_and_readme_shows_only_the_defaults(monkeypatch):
+    sys.path.insert(0, str(BENCHMARKS))
+    import report
+
+    record = {"notebook": "dcgan_mnist", "epochs": 3, "train_seconds": 120.0, "machine": None,
+              "frechet_distance_over_time": [],
+              "evaluation": {"frechet_distance": 30.0}, "floor": {"frechet_distance": 0.1}}
+    decayed = {**record, "parameters": {"dataset": "cifar10", "g_learning_rate": 2e-4, "d_learning_rate": 2e-4,
+                                        "lr_decay": "linear"}}
+    constant = {**record, "parameters": {"dataset": "cifar10", "g_learning_rate": 6e-4, "d_learning_rate": 2e-4,
+                                         "lr_decay": "none"}}
+    monkeypatch.setattr(report, "measured_colour_baselines",
+                        lambda: [("dcgan_cifar10", decayed), ("dcgan_cifar10-lr_decaynone", constant)])
+    assert report.learning_rates(decayed["parameters"]) == "2e-4 falling linearly to 0"
+    assert report.learning_rates(constant["parameters"]) == "2e-4 / 6e-4, constant"
+    grids = report.colour_grids()
+    assert "**dcgan_cifar10**" in grids and "2e-4 falling linearly to 0" in grids and "lr_decaynone" not in grids
