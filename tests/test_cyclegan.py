@@ -239,7 +239,22 @@ def checkpoint_arrays(path: Path) -> dict[str, np.ndarray]:
         return {f"{i}:{name}": archive[f"v{i:05d}"] for i, name in enumerate(names)}
 
 
-@pytest.mark.parametrize("upsample, ema_decay", [("transpose", 0.0), ("resize_conv", 0.9)])
+def _cpu_has_amx() -> bool:
+    try:
+        return "amx_bf16" in open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+
+
+# On an Intel Xeon with AMX (2026-12-04), two fits of the resize_conv generator differed in the last bit of
+# some convolution gradients (oneDNN), and Adam turns the last-bit noise of the gradients of biases that a
+# normalization cancels into steps of the learning rate's size: not a resume fault (the case fails the same
+# way at the commit before), but it makes bit-equality there meaningless. Bit-identical on AMD Zen 3/4/5.
+@pytest.mark.parametrize("upsample, ema_decay", [
+    ("transpose", 0.0),
+    pytest.param("resize_conv", 0.9, marks=pytest.mark.skipif(
+        _cpu_has_amx(), reason="oneDNN's AMX convolution gradients are not bit-reproducible between two fits")),
+])
 def test_resume_equals_uninterrupted_run_including_pools_and_schedule(nb, tmp_path, monkeypatch, upsample, ema_decay):
     monkeypatch.setenv("GAN_HOME", str(tmp_path))
     data_dir = write_tiny_unpaired(tmp_path / "data")
