@@ -245,6 +245,12 @@ def measured_colour_baselines() -> list[tuple[str, dict]]:
     return [(name, r) for name, r in load("colour_baselines.json").items() if name not in ("machine", "date")]
 
 
+def default_colour_baselines() -> list[tuple[str, dict]]:
+    """The colour baselines at the notebooks' defaults; records with other settings (named
+    `<baseline>-<NAME><VALUE>`) stay in colour_baselines.json as the evidence for those defaults."""
+    return [(name, r) for name, r in measured_colour_baselines() if "-" not in name]
+
+
 def learning_rates(parameters: dict) -> str:
     """How a baseline's learning rates went: "2e-4 falling linearly to 0" or "6e-4, constant"."""
     rates = sorted({parameters["g_learning_rate"], parameters["d_learning_rate"]})
@@ -256,7 +262,7 @@ def colour() -> str:
     """colour_baselines.json: each colour baseline's final evaluation beside its floor, and its Fréchet
     distance over the training minutes."""
     rows = []
-    for name, r in measured_colour_baselines():
+    for name, r in default_colour_baselines():
         e, f = r["evaluation"], r["floor"]
         accuracy = e.get("conditional_accuracy")
         points = r["frechet_distance_over_time"]
@@ -277,12 +283,9 @@ def colour() -> str:
 
 
 def colour_grids(results_link: str = "benchmarks/results/") -> str:
-    """For README.md: each colour baseline's final grid with its headline numbers (the notebooks'
-    defaults only; records with other settings, named `<baseline>-<NAME><VALUE>`, are in the table)."""
+    """For README.md: each default colour baseline's final grid with its headline numbers."""
     parts = []
-    for name, r in measured_colour_baselines():
-        if "-" in name:
-            continue
+    for name, r in default_colour_baselines():
         e, f = r["evaluation"], r["floor"]
         accuracy = e.get("conditional_accuracy")
         conditional = "" if accuracy is None else f", conditional accuracy {100 * accuracy:.1f}% (real images {100 * f['conditional_accuracy']:.1f}%)"
