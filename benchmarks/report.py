@@ -171,6 +171,9 @@ def cyclegan() -> list[list]:
         for name, r in load("cyclegan_quality.json").items():
             if name in ("machine", "date"):
                 continue
+            if name == "long":
+                rows.append(cyclegan_long_row(r))
+                continue
             e = r["evaluation"]
 
             def test(direction: str) -> str:
@@ -188,6 +191,21 @@ def cyclegan() -> list[list]:
     rows.append(["`gh.translate()` of that run's generators (`translate_sample.py`)", f"{sample['seconds_per_image']:.2f} s per image",
                  short_machine(sample.get("machine"))])
     return rows
+
+
+def cyclegan_long_row(r: dict) -> list:
+    """The long CycleGAN run: its photos' translations against every real Monet painting."""
+    w, e, f, floor = r["wide"], r["evaluation"], r["wide"]["features"], r["wide"]["features_floor"]
+    return [f"CycleGAN 64 px, {r['steps']:,} steps (half decaying), `upsample` {r['variant']['upsample']}, `ema_decay` "
+            f"{r['variant']['ema_decay']:g}, {r['heldout_photos']} training photos held out (`cyclegan_quality.py "
+            f"--long`; grids `results/cyclegan_quality_long_epoch*.png`)",
+            f"{w['num_translations']} test photos' translations vs {w['num_monets']} real Monets: two-sample accuracy "
+            f"{w['two_sample_accuracy']:.2f} ± {w['two_sample_accuracy_std']:.2f} ({w['two_sample_images']} per set; real "
+            f"vs real {w['two_sample_floor']:.2f}; the photos untranslated {w['untranslated_two_sample_accuracy']:.2f}); "
+            f"FD {f['frechet_distance']:.1f} (floor {floor['frechet_distance']:.1f}), KID {f['kid']:.2f} "
+            f"({floor['kid']:.2f}) in the CIFAR-10 classifier's features; checkerboard energy {w['checkerboard_energy']:.4f} "
+            f"(real {w['checkerboard_energy_real']:.4f}); cycle L1 {e['cycle_l1_a']:.3f} / {e['cycle_l1_b']:.3f}; "
+            f"{r['train_seconds'] / 60:.0f} min", short_machine(r.get("machine"))]
 
 
 def variants() -> str:
