@@ -219,7 +219,7 @@ def variants() -> str:
 
     def shares(e) -> str:
         histogram = e.get("class_histogram") or []
-        return f"{100 * min(histogram):.0f}–{100 * max(histogram):.0f}" if histogram else ""
+        return f"{100 * min(histogram):.1f}–{100 * max(histogram):.1f}" if histogram else ""
 
     def row(name, r, e) -> list:
         accuracy = e.get("conditional_accuracy")
