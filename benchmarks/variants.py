@@ -8,8 +8,9 @@
 Each run is the notebook at its defaults with the variant's parameters, `data_dir` and (if given)
 `epochs` set, executed with papermill (harness.run_notebook) as run `variants-<label>-e<epochs>`
 under --home: a run already complete there is not trained again, so the script can be stopped and
-restarted. Each run's summary.json (the notebook's own 10,000-sample evaluation and the
-real-vs-real floor) is added to benchmarks/results/variants.json under `<group>/<label>`, with the
+restarted; a run already recorded in the JSON with the same run name and parameters is skipped too,
+so a group can be completed over several sessions. Each run's summary.json (the notebook's own
+10,000-sample evaluation and the real-vs-real floor) is added to benchmarks/results/variants.json under `<group>/<label>`, with the
 epochs, training time, dtype and machine, as soon as the run ends.
 """
 
@@ -36,6 +37,14 @@ def pick(record: dict | None) -> dict | None:
     return None if record is None else {k: record.get(k) for k in METRICS + ["class_histogram"] if k in record}
 
 
+def already_recorded(record: dict | None, run_name: str, parameters: dict) -> bool:
+    """Whether ``record`` (from variants.json) is run ``run_name`` with these parameters (``data_dir`` aside),
+    so that a grid can be completed over several sessions on machines that keep no run folders."""
+    if record is None or record["parameters"].get("run_name") != run_name:
+        return False
+    return all(record["parameters"].get(name) == value for name, value in parameters.items() if name != "data_dir")
+
+
 def main() -> None:
     import gan_helpers as gh
 
@@ -56,6 +65,9 @@ def main() -> None:
         if args.epochs is not None:
             parameters["epochs"] = args.epochs
         run_name = f"variants-{label}" + (f"-e{args.epochs}" if args.epochs is not None else "")
+        if already_recorded(results.get(f"{args.group}/{label}"), run_name, parameters):
+            print(f"{notebook} {label}: already in {RESULT.name} (run {run_name}); delete its record to measure again")
+            continue
         run = harness.run_notebook(notebook, parameters, args.home, run_name=run_name)
         summary, params = run.summary(), run.config()["params"]
         print(f"{notebook} {label}: {summary['epochs']} epochs, notebook ran in {run.wall_seconds:.0f} s", flush=True)
