@@ -10,8 +10,8 @@ Each run is the notebook at its defaults with the variant's parameters, `data_di
 under --home: a run already complete there is not trained again, so the script can be stopped and
 restarted; a run already recorded in the JSON with the same run name and parameters is skipped too,
 so a group can be completed over several sessions. Each run's summary.json (the notebook's own
-10,000-sample evaluation and the real-vs-real floor) is added to benchmarks/results/variants.json under `<group>/<label>`, with the
-epochs, training time, dtype and machine, as soon as the run ends.
+10,000-sample evaluation and the real-vs-real floor) is added to benchmarks/results/variants.json
+under `<group>/<label>`, with the epochs, training time, dtype and machine, as soon as the run ends.
 """
 
 from __future__ import annotations
