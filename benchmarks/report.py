@@ -210,7 +210,7 @@ def cyclegan_long_row(r: dict) -> list:
 
 def variants() -> str:
     """variants.json: WGAN-GP, cGAN and AC-GAN with every metric, then the floor; below, the DCGAN's
-    loss × d_norm grid, one cell per run (its defaults: `ns`, `batch`)."""
+    loss × d_norm grid, one cell per run (its defaults: `ns`, `batch`), and WGAN-GP's settings on equal time."""
     data = load("variants.json")
     runs = {key: r for key, r in data.items() if "/" in key}
 
@@ -253,7 +253,19 @@ def variants() -> str:
         grid.append([f"`{loss}`", *cells, "; ".join(sorted(machines))])
     second = table(["`loss` \\ `d_norm`: score · FD · KID · precision · recall · class %",
                     *(f"`{n}`" for n in norms), "machine, epochs"], grid)
-    return first + "\n\n" + second
+    settings = []
+    for key, r in runs.items():
+        if key.startswith("wgan-gp-settings/"):
+            p, e = r["parameters"], r["evaluation"]
+            settings.append([r["label"], f"{p['g_learning_rate']:g} / {p['c_learning_rate']:g}",
+                             f"{p['beta_1']:g} / {p['beta_2']:g}", p["n_critic"], f"{p['train_minutes']:g}",
+                             r["epochs"], number(e["classifier_score"], 2), number(e["frechet_distance"], 1),
+                             number(e["kid"], 2), shares(e), short_machine(r.get("machine"))])
+    if not settings:
+        return first + "\n\n" + second
+    third = table(["WGAN-GP settings", "Adam lr G / critic", "β1 / β2", "`n_critic`", "train min", "epochs done",
+                   "score", "FD", "KID", "class %", "machine"], settings)
+    return first + "\n\n" + second + "\n\n" + third
 
 
 def measured_colour_baselines() -> list[tuple[str, dict]]:

@@ -3,10 +3,11 @@
     python benchmarks/variants.py dcgan-grid [--epochs 2]    # every DCGAN loss x d_norm
     python benchmarks/variants.py conditional [--epochs 5]   # conditional_gan_mnist: cgan, acgan
     python benchmarks/variants.py wgan-gp [--epochs 5]       # wgan_gp_mnist
+    python benchmarks/variants.py wgan-gp-settings -p train_minutes 7 -p epochs 100   # Adam, n_critic
     [--mnist-dir ../shared/data/mnist] [--home ~/gan-notebooks] [-p NAME VALUE ...]
 
 Each run is the notebook at its defaults with the variant's parameters, `data_dir` and (if given)
-`epochs` set, executed with papermill (harness.run_notebook) as run `variants-<label>-e<epochs>`
+`epochs` set, executed with papermill (harness.run_notebook) as run `variants-<label>[-e<epochs>][-<name><value>]`
 under --home: a run already complete there is not trained again, so the script can be stopped and
 restarted; a run already recorded in the JSON with the same run name and parameters is skipped too,
 so a group can be completed over several sessions. Each run's summary.json (the notebook's own
@@ -30,6 +31,12 @@ GROUPS = {
                    for loss in ("ns", "mm", "lsgan", "hinge") for norm in ("batch", "spectral", "none")],
     "conditional": [("conditional_gan_mnist", c, {"conditioning": c}) for c in ("cgan", "acgan")],
     "wgan-gp": [("wgan_gp_mnist", "wgan_gp", {})],
+    "wgan-gp-settings": [("wgan_gp_mnist", label, variant) for label, variant in (
+        ("keras-io", {}),  # the notebook's defaults: 2e-4 for both, beta 0.5 / 0.9, n_critic 5
+        ("paper", {"g_learning_rate": 1e-4, "c_learning_rate": 1e-4, "beta_1": 0.0}),
+        ("lr-5e-4", {"g_learning_rate": 5e-4, "c_learning_rate": 5e-4}),
+        ("n_critic-2", {"n_critic": 2}),
+        ("n_critic-1", {"n_critic": 1}))],
 }
 
 
@@ -64,7 +71,8 @@ def main() -> None:
         parameters = {**variant, **harness.parse_parameters(args.p), "data_dir": args.mnist_dir}
         if args.epochs is not None:
             parameters["epochs"] = args.epochs
-        run_name = f"variants-{label}" + (f"-e{args.epochs}" if args.epochs is not None else "")
+        run_name = (f"variants-{label}" + (f"-e{args.epochs}" if args.epochs is not None else "")
+                    + "".join(f"-{name}{value}" for name, value in args.p))
         if already_recorded(results.get(f"{args.group}/{label}"), run_name, parameters):
             print(f"{notebook} {label}: already in {RESULT.name} (run {run_name}); delete its record to measure again")
             continue
