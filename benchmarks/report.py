@@ -217,6 +217,9 @@ def variants() -> str:
     def number(value, digits: int) -> str:
         return "–" if value is None else f"{value:.{digits}f}"
 
+    def rate(value: float) -> str:  # 0.0002 -> 2e-4
+        return f"{value:.0e}".replace("e-0", "e-")
+
     def shares(e) -> str:
         histogram = e.get("class_histogram") or []
         return f"{100 * min(histogram):.1f}–{100 * max(histogram):.1f}" if histogram else ""
@@ -257,8 +260,9 @@ def variants() -> str:
     for key, r in runs.items():
         if key.startswith("wgan-gp-settings/"):
             p, e = r["parameters"], r["evaluation"]
-            settings.append([r["label"], f"{p['g_learning_rate']:g} / {p['c_learning_rate']:g}",
-                             f"{p['beta_1']:g} / {p['beta_2']:g}", p["n_critic"], f"{p['train_minutes']:g}",
+            decay = ", falling linearly to 0" if p.get("lr_decay") == "linear" else ""
+            settings.append([r["label"], f"{rate(p['g_learning_rate'])} / {rate(p['c_learning_rate'])}{decay}",
+                             f"{p['beta_1']:g} / {p['beta_2']:g}", p["n_critic"], f"{r['train_seconds'] / 60:.1f}",
                              r["epochs"], number(e["classifier_score"], 2), number(e["frechet_distance"], 1),
                              number(e["kid"], 2), shares(e), short_machine(r.get("machine"))])
     if not settings:

@@ -36,7 +36,11 @@ GROUPS = {
         ("paper", {"g_learning_rate": 1e-4, "c_learning_rate": 1e-4, "beta_1": 0.0}),
         ("lr-5e-4", {"g_learning_rate": 5e-4, "c_learning_rate": 5e-4}),
         ("n_critic-2", {"n_critic": 2}),
-        ("n_critic-1", {"n_critic": 1}))],
+        ("n_critic-1", {"n_critic": 1}),
+        ("n_critic-1-lr-5e-4", {"n_critic": 1, "g_learning_rate": 5e-4, "c_learning_rate": 5e-4}),
+        ("n_critic-1-linear", {"n_critic": 1, "lr_decay": "linear"}),
+        ("n_critic-1-lr-5e-4-linear", {"n_critic": 1, "g_learning_rate": 5e-4, "c_learning_rate": 5e-4,
+                                       "lr_decay": "linear"}))],
 }
 
 
