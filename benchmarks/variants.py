@@ -39,8 +39,8 @@ GROUPS = {
         ("n_critic-1", {"n_critic": 1}),
         ("n_critic-1-lr-5e-4", {"n_critic": 1, "g_learning_rate": 5e-4, "c_learning_rate": 5e-4}),
         ("n_critic-1-linear", {"n_critic": 1, "lr_decay": "linear"}),
-        ("n_critic-1-lr-5e-4-linear", {"n_critic": 1, "g_learning_rate": 5e-4, "c_learning_rate": 5e-4,
-                                       "lr_decay": "linear"}))],
+        ("n_critic-1-critic-4e-4", {"n_critic": 1, "c_learning_rate": 4e-4}),  # a faster critic (TTUR)
+        ("n_critic-1-critic-8e-4", {"n_critic": 1, "c_learning_rate": 8e-4}))],
 }
 
 
