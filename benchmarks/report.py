@@ -265,11 +265,9 @@ def variants() -> str:
                              f"{p['beta_1']:g} / {p['beta_2']:g}", p["n_critic"], f"{r['train_seconds'] / 60:.1f}",
                              r["epochs"], number(e["classifier_score"], 2), number(e["frechet_distance"], 1),
                              number(e["kid"], 2), shares(e), short_machine(r.get("machine"))])
-    if not settings:
-        return first + "\n\n" + second
     third = table(["WGAN-GP settings", "Adam lr G / critic", "β1 / β2", "`n_critic`", "train min", "epochs done",
                    "score", "FD", "KID", "class %", "machine"], settings)
-    return first + "\n\n" + second + "\n\n" + third
+    return "\n\n".join([first, second] + ([third] if settings else []))
 
 
 def measured_colour_baselines() -> list[tuple[str, dict]]:
