@@ -257,7 +257,8 @@ def variants() -> str:
     second = table(["`loss` \\ `d_norm`: score · FD · KID · precision · recall · class %",
                     *(f"`{n}`" for n in norms), "machine, epochs"], grid)
     settings = []
-    for key, r in runs.items():
+    # the equal-time screening rows first, longer runs after them
+    for key, r in sorted(runs.items(), key=lambda item: round(item[1]["train_seconds"] / 60)):
         if key.startswith("wgan-gp-settings/"):
             p, e = r["parameters"], r["evaluation"]
             decay = ", falling linearly to 0" if p.get("lr_decay") == "linear" else ""

@@ -44,8 +44,7 @@ GROUPS = {
         ("n_critic-1-linear", {"n_critic": 1, "lr_decay": "linear"}),
         ("n_critic-1-critic-4e-4", {"n_critic": 1, "c_learning_rate": 4e-4}),  # a faster critic (TTUR)
         ("n_critic-1-critic-8e-4", {"n_critic": 1, "c_learning_rate": 8e-4}),
-        # full-length candidates (run with -p epochs 11, the DCGAN's default wall time)
-        ("n_critic-1-critic-8e-4-linear", {"n_critic": 1, "c_learning_rate": 8e-4, "lr_decay": "linear"}))],
+        ("n_critic-1-critic-4e-4-no-norm", {"n_critic": 1, "c_learning_rate": 4e-4, "critic_norm": "none"}))],
 }
 
 
