@@ -241,6 +241,8 @@ def variants() -> str:
                    "cond. acc. %", "intra-class FD", "machine"], rows)
 
     norms = ("batch", "spectral", "none")
+    grid_epochs = [r["epochs"] for key, r in runs.items() if key.startswith("dcgan-grid/")]
+    usual_epochs = max(grid_epochs, key=grid_epochs.count) if grid_epochs else None
     grid = []
     for loss in ("ns", "mm", "lsgan", "hinge"):
         cells, machines = [], set()
@@ -250,12 +252,14 @@ def variants() -> str:
                 cells.append("not measured")
                 continue
             e = r["evaluation"]
-            machines.add(f"{short_machine(r.get('machine'))}, {r['epochs']} ep.")
+            # while a grid is being completed, a cell at other epochs than most says so itself
+            machines.add(short_machine(r.get("machine")))
+            other_epochs = f" ({r['epochs']} ep.)" if r["epochs"] != usual_epochs else ""
             cells.append(f"{e['classifier_score']:.2f} · {e['frechet_distance']:.1f} · {e['kid']:.2f} · "
-                         f"{e['precision']:.2f} · {e['recall']:.2f} · {shares(e)}")
+                         f"{e['precision']:.2f} · {e['recall']:.2f} · {shares(e)}{other_epochs}")
         grid.append([f"`{loss}`", *cells, "; ".join(sorted(machines))])
-    second = table(["`loss` \\ `d_norm`: score · FD · KID · precision · recall · class %",
-                    *(f"`{n}`" for n in norms), "machine, epochs"], grid)
+    second = table([f"`loss` \\ `d_norm`, {usual_epochs} epoch{'s' if usual_epochs != 1 else ''}: score · FD · KID · precision · recall · class %",
+                    *(f"`{n}`" for n in norms), "machine"], grid)
     settings = []
     # the equal-time screening rows first, longer runs after them
     for key, r in sorted(runs.items(), key=lambda item: round(item[1]["train_seconds"] / 60)):

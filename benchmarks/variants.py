@@ -96,6 +96,8 @@ def main() -> None:
             "evaluation_without_ema": pick(summary.get("evaluation_without_ema")),
             "images_per_sec": [row.get("images_per_sec") for row in run.metrics()],
         }
+        # read again before writing: another group may have been recorded meanwhile
+        results = {**harness.load_result(RESULT), f"{args.group}/{label}": results[f"{args.group}/{label}"]}
         harness.write_result(RESULT, results)
     print("tables: python benchmarks/report.py")
 
