@@ -258,6 +258,11 @@ def variants() -> str:
             cells.append(f"{e['classifier_score']:.2f} · {e['frechet_distance']:.1f} · {e['kid']:.2f} · "
                          f"{e['precision']:.2f} · {e['recall']:.2f} · {shares(e)}{other_epochs}")
         grid.append([f"`{loss}`", *cells, "; ".join(sorted(machines))])
+    grid_floor = next((r["floor"] for key, r in runs.items() if key.startswith("dcgan-grid/")), None)
+    if grid_floor:
+        grid.append(["real vs real (floor)", f"{grid_floor['classifier_score']:.2f} · {grid_floor['frechet_distance']:.1f} · "
+                     f"{grid_floor['kid']:.2f} · {grid_floor['precision']:.2f} · {grid_floor['recall']:.2f} · "
+                     f"{shares(grid_floor)}", "", "", ""])
     second = table([f"`loss` \\ `d_norm`, {usual_epochs} epoch{'s' if usual_epochs != 1 else ''}: score · FD · KID · precision · recall · class %",
                     *(f"`{n}`" for n in norms), "machine"], grid)
     settings = []
