@@ -3,6 +3,7 @@
     python benchmarks/step_ab.py precision --model dcgan       # float32 + oneDNN against mixed_bfloat16
     python benchmarks/step_ab.py step --model dcgan            # the notebook's step against the TF tutorial's
     python benchmarks/step_ab.py precision --model tutorial_dcgan --rounds 8
+    python benchmarks/step_ab.py models --model dcgan --model-b wgan_gp   # two notebooks' steps
 
 This machine is shared and its speed drifts by tens of percent within minutes, so two variants measured
 one after the other can swap places between runs. Here both are built in one process (the notebook's
@@ -14,6 +15,9 @@ median ratio B / A with its range over the rounds; writes benchmarks/results/ste
 - ``step``: A = the notebook's train step (two generator passes: a new batch of fakes for the
   generator's update), B = the TensorFlow DCGAN tutorial's (one batch of fakes serves both losses, a
   tape per network), both without the averaged generator, at ``--precision``.
+- ``models``: A = ``--model``'s step, B = ``--model-b``'s, each with its notebook's defaults, at
+  ``--precision``; images/s count real images, so B / A is how many of B's epochs fit in one of A's
+  (WGAN-GP against the DCGAN: how many WGAN-GP epochs take the DCGAN's default 20 epochs' time).
 - ``--model tutorial_dcgan``: the reference model of the issue's 760 images/s, the TF DCGAN tutorial
   (its networks, its train step, batch 256); the DCGAN notebook's GAN class supplies the rest.
 """
@@ -87,9 +91,9 @@ def tutorial_step_gan(notebook_gan: type) -> type:
     return TutorialStepGAN
 
 
-def build(model: str, precision: str, tutorial_step: bool):
+def build(model: str, precision: str, tutorial_step: bool, notebook_defaults: bool = False):
     """``(model, dataset, images_per_step)`` for ``model`` under ``precision``, with the notebook's or the
-    tutorial's train step."""
+    tutorial's train step; the DCGAN without its averaged generator unless ``notebook_defaults``."""
     import keras
 
     from gan_helpers.notebook_code import notebook_definitions
@@ -101,7 +105,7 @@ def build(model: str, precision: str, tutorial_step: bool):
             return harness.step_model("dcgan", networks=tutorial_networks(), gan_class=tutorial_step_gan(gan),
                                       batch=TUTORIAL_BATCH, gan_options={})
         if not tutorial_step:
-            return harness.step_model(model, gan_options={} if model == "dcgan" else None)
+            return harness.step_model(model, gan_options={} if model == "dcgan" and not notebook_defaults else None)
         gan = notebook_definitions(f"{harness.CONFIGS[model]['notebook']}.ipynb").GAN
         return harness.step_model(model, gan_class=tutorial_step_gan(gan), gan_options={})
     finally:
@@ -110,9 +114,10 @@ def build(model: str, precision: str, tutorial_step: bool):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("compare", choices=["precision", "step"])
+    parser.add_argument("compare", choices=["precision", "step", "models"])
     parser.add_argument("--model", choices=MODELS, default="dcgan")
-    parser.add_argument("--precision", choices=PRECISIONS, default="mixed_bfloat16", help="for `step`")
+    parser.add_argument("--model-b", choices=list(harness.CONFIGS), default="wgan_gp", help="for `models`")
+    parser.add_argument("--precision", choices=PRECISIONS, default="mixed_bfloat16", help="for `step` and `models`")
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--steps", type=int, default=STEPS, help="steps per timed block")
     args = parser.parse_args()
@@ -121,6 +126,9 @@ def main() -> None:
 
     if args.compare == "precision":
         variants = {p: build(args.model, p, tutorial_step=args.model == "tutorial_dcgan") for p in PRECISIONS}
+    elif args.compare == "models":
+        variants = {name: build(name, args.precision, tutorial_step=False, notebook_defaults=True)
+                    for name in (args.model, args.model_b)}
     else:
         variants = {"notebook step": build(args.model, args.precision, tutorial_step=False),
                     "tutorial step": build(args.model, args.precision, tutorial_step=True)}
@@ -129,7 +137,7 @@ def main() -> None:
     ratio = harness.ratio_summary(rates_b, rates_a)
     harness.write_result(harness.RESULTS / f"step_ab_{args.compare}_{args.model}.json", {
         "compare": args.compare, "model": args.model, "a": a, "b": b,
-        "precision": args.precision if args.compare == "step" else None,
+        "precision": args.precision if args.compare != "precision" else None,
         "steps_per_block": args.steps, "images_per_sec": rates, "b_over_a": ratio})
     print(f"\n| model | {a} images/s (median) | {b} images/s (median) | {b} / {a}, median (range) |\n|---|---|---|---|")
     print(f"| {args.model} | {statistics.median(rates_a):.1f} | {statistics.median(rates_b):.1f} | "

@@ -151,7 +151,7 @@ def main() -> None:
     from gan_helpers.performance import cpu_has_native_bf16
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=list(harness.CONFIGS), default=list(harness.CONFIGS))
+    parser.add_argument("--only", nargs="+", choices=list(STEPS), default=list(STEPS))
     parser.add_argument("--paths", nargs="+", choices=ALL_PATHS,
                         help="default: all (the bf16 ones only on a CPU with native bf16); float32 always runs too")
     parser.add_argument("--mnist-dir", default=str(harness.SHARED_DATA / "mnist"))
