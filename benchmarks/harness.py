@@ -44,7 +44,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"  # real datasets beside the checko
 CONFIGS: dict[str, dict[str, Any]] = {
     "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", batch=64),
     "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, gan_options=dict(ema_decay=0.999)),
-    "wgan_gp": dict(notebook="wgan_gp_mnist", kind="gan", batch=64, gan_options=dict(ema_decay=0.999, n_critic=1)),
+    # a critic (built by build_critic, trained by c_optimizer) and n_critic batches of real images in each step
+    "wgan_gp": dict(notebook="wgan_gp_mnist", kind="gan", batch=64, gan_options=dict(ema_decay=0.999, n_critic=1),
+                    build_discriminator="build_critic", gan_class="WGANGP", d_optimizer="c_optimizer"),
     "cyclegan64": dict(notebook="cyclegan_monet2photo", kind="cyclegan", batch=1,
                        params=dict(image_size=64, n_res_blocks=6)),
     "cyclegan256": dict(notebook="cyclegan_monet2photo", kind="cyclegan", batch=1,
@@ -171,12 +173,8 @@ def notebook_networks(name: str):
     config = CONFIGS[name]
     module = notebook_definitions(f"{config['notebook']}.ipynb")
     if config["kind"] == "gan":
-        if config["notebook"] == "wgan_gp_mnist":
-            discriminator = module.build_critic()
-        elif config["notebook"] == "dcgan_mnist":
-            discriminator = module.build_discriminator(0.0)
-        else:
-            discriminator = module.build_discriminator()
+        build_discriminator = getattr(module, config.get("build_discriminator", "build_discriminator"))
+        discriminator = build_discriminator(0.0) if config["notebook"] == "dcgan_mnist" else build_discriminator()
         return module, module.build_generator(LATENT_DIM), discriminator
     size, blocks = config["params"]["image_size"], config["params"]["n_res_blocks"]
     return module, module.build_generator(size, blocks), module.build_discriminator(size)
@@ -199,16 +197,11 @@ def step_model(name: str, networks: tuple | None = None, gan_class: type | None 
     if config["kind"] == "gan":
         batch = batch or config["batch"]
         options = config.get("gan_options", {}) if gan_options is None else gan_options
-        if config["notebook"] == "wgan_gp_mnist":  # a critic, and n_critic batches in each step's data
-            model = (gan_class or module.WGANGP)(generator, discriminator, LATENT_DIM, 0, **options)
-            model.compile(c_optimizer=adam(), g_optimizer=adam())
-            images = batch * model.n_critic
-        else:
-            model = (gan_class or module.GAN)(generator, discriminator, LATENT_DIM, 0, **options)
-            model.compile(d_optimizer=adam(), g_optimizer=adam())
-            images = batch
-        data = (tf.random.uniform((images, 28, 28, 1), -1, 1), tf.zeros((images,)))
-        batch = images  # real images per step: an epoch is the same number of them for every model
+        model = (gan_class or getattr(module, config.get("gan_class", "GAN")))(
+            generator, discriminator, LATENT_DIM, 0, **options)
+        model.compile(**{config.get("d_optimizer", "d_optimizer"): adam(), "g_optimizer": adam()})
+        batch *= getattr(model, "n_critic", 1)  # real images per step: an epoch is the same number for every model
+        data = (tf.random.uniform((batch, 28, 28, 1), -1, 1), tf.zeros((batch,)))
     else:
         batch, size = 1, config["params"]["image_size"]
         model = module.CycleGAN(generator, module.build_generator(size, config["params"]["n_res_blocks"]),

@@ -224,6 +224,10 @@ def variants() -> str:
         histogram = e.get("class_histogram") or []
         return f"{100 * min(histogram):.1f}–{100 * max(histogram):.1f}" if histogram else ""
 
+    def grid_cell(e) -> str:
+        return (f"{e['classifier_score']:.2f} · {e['frechet_distance']:.1f} · {e['kid']:.2f} · "
+                f"{e['precision']:.2f} · {e['recall']:.2f} · {shares(e)}")
+
     def row(name, r, e) -> list:
         accuracy = e.get("conditional_accuracy")
         return [name, r["epochs"] if r else "", f"{r['train_seconds'] / 60:.1f}" if r else "",
@@ -251,18 +255,14 @@ def variants() -> str:
             if r is None:
                 cells.append("not measured")
                 continue
-            e = r["evaluation"]
             # while a grid is being completed, a cell at other epochs than most says so itself
             machines.add(short_machine(r.get("machine")))
             other_epochs = f" ({r['epochs']} ep.)" if r["epochs"] != usual_epochs else ""
-            cells.append(f"{e['classifier_score']:.2f} · {e['frechet_distance']:.1f} · {e['kid']:.2f} · "
-                         f"{e['precision']:.2f} · {e['recall']:.2f} · {shares(e)}{other_epochs}")
+            cells.append(grid_cell(r["evaluation"]) + other_epochs)
         grid.append([f"`{loss}`", *cells, "; ".join(sorted(machines))])
     grid_floor = next((r["floor"] for key, r in runs.items() if key.startswith("dcgan-grid/")), None)
     if grid_floor:
-        grid.append(["real vs real (floor)", f"{grid_floor['classifier_score']:.2f} · {grid_floor['frechet_distance']:.1f} · "
-                     f"{grid_floor['kid']:.2f} · {grid_floor['precision']:.2f} · {grid_floor['recall']:.2f} · "
-                     f"{shares(grid_floor)}", "", "", ""])
+        grid.append(["real vs real (floor)", grid_cell(grid_floor), "", "", ""])
     second = table([f"`loss` \\ `d_norm`, {usual_epochs} epoch{'s' if usual_epochs != 1 else ''}: score · FD · KID · precision · recall · class %",
                     *(f"`{n}`" for n in norms), "machine"], grid)
     settings = []
