@@ -2,11 +2,14 @@
 
     python benchmarks/quality.py [--models simple_gan_mnist dcgan_mnist] [--datasets mnist fashion_mnist]
                                  [--mnist-dir ../shared/data/mnist] [--fashion-dir /usr/share/datasets/fashion-mnist]
-                                 [--home ~/gan-notebooks]
+                                 [--home ~/gan-notebooks] [--run-name NAME]
 
 Each notebook runs (harness.run_notebook) with its default parameters (only `dataset` and `data_dir`
 set) as run `quality-<dataset>` under --home: a run already complete there is not trained again, so
-the script can be stopped and restarted. Then it reads each run's summary.json (the notebook's own 10,000
+the script can be stopped and restarted. `--run-name` reads another complete run at the defaults
+instead of training a copy of it, e.g. the DCGAN grid's `ns` / `batch` cell (`variants.py dcgan-grid`,
+whose parameters are the defaults): `--models dcgan_mnist --datasets mnist --run-name variants-ns-batch`
+(a run of that name with other parameters is refused by the notebook). Then it reads each run's summary.json (the notebook's own 10,000
 vs 10,000 evaluation and the real-vs-real floor), times one more full classifier evaluation of
 the saved generator.keras in this process and writes benchmarks/results/quality.json (one entry
 per model/dataset, each with its machine). Fashion-MNIST: `apt-get install -y dataset-fashion-mnist`.
@@ -51,6 +54,7 @@ def main() -> None:
     parser.add_argument("--mnist-dir", default=str(harness.SHARED_DATA / "mnist"))
     parser.add_argument("--fashion-dir", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--home", default=os.environ.get("GAN_HOME", str(Path.home() / "gan-notebooks")))
+    parser.add_argument("--run-name", help="an existing run at the defaults to read (default: quality-<dataset>)")
     args = parser.parse_args()
     data_dirs = {"mnist": args.mnist_dir, "fashion_mnist": args.fashion_dir}
 
@@ -61,7 +65,7 @@ def main() -> None:
             continue
         for model in args.models:
             run = harness.run_notebook(model, {"dataset": dataset, "data_dir": data_dirs[dataset]}, args.home,
-                                       run_name=f"quality-{dataset}")
+                                       run_name=args.run_name or f"quality-{dataset}")
             summary, params = run.summary(), run.config()["params"]
             print(f"{model} on {dataset}: notebook ran in {run.wall_seconds:.0f} s")
             results[f"{model}/{dataset}"] = {
