@@ -212,6 +212,8 @@ def run_record(run: sweep.SweepRun) -> dict[str, Any]:
                   images_trained=summary.get("images_trained"), train_minutes=summary.get("train_minutes"),
                   ended_at=summary.get("ended_at"), train_seconds=summary.get("train_seconds"),
                   device=config.get("provenance", {}).get("device"),
+                  machines=sorted({str(session["machine"]) for session in config.get("sessions", [])
+                                   if isinstance(session, dict) and session.get("machine")}),
                   extractor=evaluation.get("extractor"), num_samples=evaluation.get("num_samples"),
                   num_reference=evaluation.get("num_reference"))
     return record
@@ -282,6 +284,22 @@ def _versions() -> str:
     return f"Python {sys.version.split()[0]}, " + ", ".join(found)
 
 
+def trained_on(records: list[dict[str, Any]]) -> str:
+    """The CPUs the runs trained on (each session in config.json names its own), with how many runs each;
+    flagged when they differ, since a time budget buys a different amount of training on each."""
+    counts = {name: sum(name in r.get("machines", []) for r in records)
+              for name in sorted({m for r in records for m in r.get("machines", [])})}
+    unrecorded = sum(not r.get("machines") for r in records)
+    if not counts:
+        return f"{machine_name(machine())} (where this table was written; the runs do not record theirs)"
+    if len(counts) == 1 and not unrecorded:
+        return next(iter(counts))
+    parts = [f"{name} ({n} run{'s' * (n != 1)})" for name, n in counts.items()]
+    parts += [f"not recorded ({unrecorded} run{'s' * (unrecorded != 1)})"] if unrecorded else []
+    mixed = ". **Mixed machines**: a time budget buys a different amount of training on each" if len(counts) > 1 else ""
+    return "; ".join(parts) + mixed
+
+
 def protocol(records: list[dict[str, Any]], dataset: str, seeds: int, budget: float, epochs: int | None,
              models: list[str] | None = None) -> str:
     """How the numbers were made, for anyone to reproduce them (``models``: the names, when not all of ``MODELS``)."""
@@ -306,7 +324,7 @@ def protocol(records: list[dict[str, Any]], dataset: str, seeds: int, budget: fl
         f"- **Extractor**: `{extractor.get('name', 'not recorded')}`, weights sha256 "
         f"`{str(extractor.get('weights_sha256', ''))[:16]}…` (test accuracy {extractor.get('test_accuracy')}).",
         f"- **Software**: {_versions()}.",
-        f"- **Machine**: {machine_name(machine())}; device: {', '.join(devices) or 'not recorded'}.",
+        f"- **Machine**: {trained_on(records)}; device: {', '.join(devices) or 'not recorded'}.",
     ])
 
 
@@ -370,8 +388,8 @@ def write_leaderboard(out: str | Path, tables: list[Table], dataset: str, seeds:
         if floor:
             break
     compare.write_csv(csv_rows, out / "leaderboard.csv")
-    compare.write_csv([{k: v for k, v in r.items() if k not in ("params", "extractor")} for r in all_records],
-                      out / "runs.csv")
+    compare.write_csv([{**{k: v for k, v in r.items() if k not in ("params", "extractor")},
+                        "machines": "; ".join(r.get("machines", []))} for r in all_records], out / "runs.csv")
     curve = plot_quality_over_time(tables[0].runs, out / "plots" / "frechet_distance_vs_minutes.png")
     grids = plot_final_grids(tables[0].runs, out / "plots" / "final_grids.png")
 

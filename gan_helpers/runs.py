@@ -33,6 +33,7 @@ from .files import (local_temporary_file, move_into_place, remove_partial_files,
 from .environment import Environment
 from .fingerprint import code_fingerprint, fingerprint_digest
 from .params import BOOKKEEPING_PARAMS, auto_run_name, check_run_name
+from .performance import machine, machine_name
 from .session import SessionControl, stop_button
 
 
@@ -206,7 +207,8 @@ class Run:
                 config["code"]["earlier"] = old_code.get("earlier", []) + [old_code.get("fingerprint")]
         elif old is not None and "code" in old:
             config["code"] = old["code"]
-        config["sessions"].append({"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epochs": self.params.get("epochs")})
+        config["sessions"].append({"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "epochs": self.params.get("epochs"),
+                                   "device": self.env.device if self.env else None, "machine": machine_name(machine())})
         write_atomically(self.config_path, json.dumps(config, indent=2, default=str))
 
     def _record_session_end(self, **facts: Any) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from gan_helpers import leaderboard
 from gan_helpers.leaderboard import Model
+from gan_helpers.performance import machine, machine_name
 from test_sweep import kill_once, use_smoke_env
 
 NOTEBOOK = str(Path(__file__).resolve().parent.parent / "notebooks" / "simple_gan_mnist.ipynb")
@@ -81,7 +82,8 @@ def test_the_markdown_puts_the_floor_first_and_lists_the_failed_model_with_its_e
     assert lines[2].startswith(f"| 1 | {board.tables[0].rows[0]['model']} | 2/2 |")
     assert "| – | broken | 0/2 (failed: see below) |" in text
     assert "- broken, seed 0: ValueError: Parameter beta_1=2.0 is out of range" in text
-    assert "--seeds 2 --budget 5 --models slow-g,fast-g,broken`" in text and "weights sha256" in text and "Machine" in text
+    assert "--seeds 2 --budget 5 --models slow-g,fast-g,broken`" in text and "weights sha256" in text
+    assert f"**Machine**: {machine_name(machine())};" in text  # every run trained here
     for plot in ("plots/frechet_distance_vs_minutes.png", "plots/final_grids.png"):
         assert (out / plot).stat().st_size > 1000 and f"]({plot})" in text
 
@@ -104,6 +106,18 @@ def test_every_run_trained_under_the_budget_and_a_killed_leaderboard_redid_no_fi
 
 
 # ---- without running notebooks
+
+def test_the_protocol_names_the_machines_the_runs_trained_on_and_warns_when_they_differ():
+    one, two = "CPU A (family 1 model 1), 2 cores, AVX2", "CPU B (family 2 model 2), 2 cores, AVX2"
+    same = [{"machines": [one]}, {"machines": [one]}]
+    text = leaderboard.protocol(same, "mnist", seeds=2, budget=10, epochs=None)
+    assert f"**Machine**: {one};" in text and "Mixed" not in text
+    mixed = [{"machines": [one]}, {"machines": [one, two]}, {}]  # the second resumed on B; the third unrecorded
+    text = leaderboard.protocol(mixed, "mnist", seeds=3, budget=10, epochs=None)
+    assert f"{one} (2 runs); {two} (1 run); not recorded (1 run). **Mixed machines**" in text
+    text = leaderboard.protocol([*same, {}], "mnist", seeds=3, budget=10, epochs=None)
+    assert f"**Machine**: {one} (2 runs); not recorded (1 run);" in text and "Mixed" not in text
+
 
 def test_mean_and_std_take_the_numbers_only():
     assert leaderboard.mean_and_std([1.0, 3.0, None, float("nan")]) == (2.0, statistics.stdev([1.0, 3.0]))

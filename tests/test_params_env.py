@@ -218,6 +218,21 @@ def test_setup_reads_gan_data_dir_and_rejects_a_missing_folder(monkeypatch, tmp_
         gh.setup(data_dir=str(tmp_path / "nowhere"), quiet=True)
 
 
+def test_each_session_records_the_device_and_the_cpu_it_ran_on(monkeypatch, tmp_path):
+    from gan_helpers import runs
+    from gan_helpers.performance import machine, machine_name
+
+    monkeypatch.setenv("GAN_HOME", str(tmp_path))
+    env = gh.setup(quiet=True)
+    gh.Run(env, "exp", "r1", GOOD)
+    other = {"cpu": "Other CPU", "family": 1, "model": 2, "cores": 64, "avx512": False, "avx512_bf16": False}
+    monkeypatch.setattr(runs, "machine", lambda: other)  # the run resumed on another computer
+    run = gh.Run(env, "exp", "r1", GOOD)
+    first, second = json.loads(run.config_path.read_text())["sessions"]
+    assert first["machine"] == machine_name(machine()) and first["device"] == env.device
+    assert second["machine"] == "Other CPU (family 1 model 2), 64 cores, AVX2"
+
+
 def test_local_default_root_is_home_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("GAN_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
