@@ -285,11 +285,11 @@ def _versions() -> str:
 
 
 def trained_on(records: list[dict[str, Any]]) -> str:
-    """The CPUs the runs trained on (each session in config.json names its own), with how many runs each;
-    flagged when they differ, since a time budget buys a different amount of training on each."""
+    """The CPUs the runs trained on (each session in config.json names its own), with how many runs each
+    (and how many finished runs name none); flagged when they differ, since a time budget buys a different amount of training on each."""
     counts = {name: sum(name in r.get("machines", []) for r in records)
               for name in sorted({m for r in records for m in r.get("machines", [])})}
-    unrecorded = sum(not r.get("machines") for r in records)
+    unrecorded = sum(not r.get("machines") and r.get("status") == "complete" for r in records)  # not failed ones
     if not counts:
         return f"{machine_name(machine())} (where this table was written; the runs do not record theirs)"
     if len(counts) == 1 and not unrecorded:

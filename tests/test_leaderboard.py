@@ -110,12 +110,13 @@ def test_every_run_trained_under_the_budget_and_a_killed_leaderboard_redid_no_fi
 def test_the_protocol_names_the_machines_the_runs_trained_on_and_warns_when_they_differ():
     one, two = "CPU A (family 1 model 1), 2 cores, AVX2", "CPU B (family 2 model 2), 2 cores, AVX2"
     same = [{"machines": [one]}, {"machines": [one]}]
-    text = leaderboard.protocol(same, "mnist", seeds=2, budget=10, epochs=None)
+    unrecorded, failed = {"status": "complete"}, {"status": "failed"}  # a failed run may never have started
+    text = leaderboard.protocol([*same, failed], "mnist", seeds=2, budget=10, epochs=None)
     assert f"**Machine**: {one};" in text and "Mixed" not in text
-    mixed = [{"machines": [one]}, {"machines": [one, two]}, {}]  # the second resumed on B; the third unrecorded
+    mixed = [{"machines": [one]}, {"machines": [one, two]}, unrecorded, failed]  # the second resumed on B
     text = leaderboard.protocol(mixed, "mnist", seeds=3, budget=10, epochs=None)
     assert f"{one} (2 runs); {two} (1 run); not recorded (1 run). **Mixed machines**" in text
-    text = leaderboard.protocol([*same, {}], "mnist", seeds=3, budget=10, epochs=None)
+    text = leaderboard.protocol([*same, unrecorded, failed], "mnist", seeds=3, budget=10, epochs=None)
     assert f"**Machine**: {one} (2 runs); not recorded (1 run);" in text and "Mixed" not in text
 
 
