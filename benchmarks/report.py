@@ -157,16 +157,11 @@ def seed_spreads() -> str:
 
 
 def cyclegan() -> list[list]:
-    """Rows of the "other" table: the CycleGAN's step times, its real run, ``gh.translate()``."""
-    speed, run = load("cyclegan_speed.json"), load("cyclegan64_real_run.json")
+    """Rows of the "other" table: the CycleGAN's step times, its quality runs, ``gh.translate()``."""
+    speed = load("cyclegan_speed.json")
     rows = [["CycleGAN step time (`cyclegan_speed.py`, batch 1, float32)", "; ".join(
         f"{r['image_size']} px, {r['n_res_blocks']} blocks: {r['seconds_per_step']:.2f} s/step ({r['timed_steps']} steps; "
         f"first {r['first_step_seconds']:.0f} s)" for r in speed["results"]), short_machine(speed.get("machine"))]]
-    e = run["test_evaluation"]
-    rows.append([f"CycleGAN real run, 64 px: {run['epochs']} epochs, {run['steps']:,} steps (`-p image_size 64 "
-                 "-p n_res_blocks 6 -p images_per_epoch 500 -p jit_compile on`; grids `results/cyclegan64_grid_epoch*.png`)", f"{run['train_seconds'] / 60:.1f} min; "
-                 f"test cycle L1 {e['cycle_l1_a']:.3f} / {e['cycle_l1_b']:.3f}, identity L1 {e['identity_l1_a']:.3f} / "
-                 f"{e['identity_l1_b']:.3f}", short_machine(run.get("machine"))])
     if (RESULTS / "cyclegan_quality.json").exists():
         for name, r in load("cyclegan_quality.json").items():
             if name in ("machine", "date"):
@@ -188,7 +183,7 @@ def cyclegan() -> list[list]:
                          f"{e['checkerboard_energy_real_b_to_a']:.4f}); cycle L1 {e['cycle_l1_a']:.3f} / "
                          f"{e['cycle_l1_b']:.3f}; {r['train_seconds'] / 60:.0f} min", short_machine(r.get("machine"))])
     sample = load("translate_sample.json")
-    rows.append(["`gh.translate()` of that run's generators (`translate_sample.py`)", f"{sample['seconds_per_image']:.2f} s per image",
+    rows.append(["`gh.translate()` of a finished 64 px run's generators (`translate_sample.py`)", f"{sample['seconds_per_image']:.2f} s per image",
                  short_machine(sample.get("machine"))])
     return rows
 
