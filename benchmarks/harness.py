@@ -43,7 +43,8 @@ SHARED_DATA = REPO.parent / "shared" / "data"  # real datasets beside the checko
 # default batch, and the parameters that differ from the notebook's defaults.
 CONFIGS: dict[str, dict[str, Any]] = {
     "simple_gan": dict(notebook="simple_gan_mnist", kind="gan", batch=64),
-    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, gan_options=dict(ema_decay=0.999)),
+    "dcgan": dict(notebook="dcgan_mnist", kind="gan", batch=64, gan_options=dict(ema_decay=0.999),
+                  discriminator_args=(0.0,)),  # d_dropout
     # a critic (built by build_critic, trained by c_optimizer) and n_critic batches of real images in each step
     "wgan_gp": dict(notebook="wgan_gp_mnist", kind="gan", batch=64, gan_options=dict(ema_decay=0.999, n_critic=1),
                     build_discriminator="build_critic", gan_class="WGANGP", d_optimizer="c_optimizer"),
@@ -174,7 +175,7 @@ def notebook_networks(name: str):
     module = notebook_definitions(f"{config['notebook']}.ipynb")
     if config["kind"] == "gan":
         build_discriminator = getattr(module, config.get("build_discriminator", "build_discriminator"))
-        discriminator = build_discriminator(0.0) if config["notebook"] == "dcgan_mnist" else build_discriminator()
+        discriminator = build_discriminator(*config.get("discriminator_args", ()))
         return module, module.build_generator(LATENT_DIM), discriminator
     size, blocks = config["params"]["image_size"], config["params"]["n_res_blocks"]
     return module, module.build_generator(size, blocks), module.build_discriminator(size)
