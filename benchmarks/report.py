@@ -380,8 +380,8 @@ def other() -> str:
 
 
 def leaderboards(results_link: str = "benchmarks/results/") -> str:
-    """leaderboard_*.json: each leaderboard's tables as gan_helpers.leaderboard wrote them, and its plots
-    (linked from README.md, hence ``results_link``)."""
+    """leaderboard_*.json: each leaderboard's tables as gan_helpers.leaderboard wrote them, and its plots,
+    linked as ``results_link`` + file name (from README.md; ``results/`` from benchmarks/README.md)."""
     parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
         data = json.loads(path.read_text())
@@ -397,7 +397,8 @@ def leaderboards(results_link: str = "benchmarks/results/") -> str:
 SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
     "step-ab": step_ab, "seed-spreads": seed_spreads, "other": other,
-    "variants": variants, "leaderboard": leaderboards, "colour": colour,
+    "variants": variants, "colour": colour,
+    "leaderboard": leaderboards, "leaderboard-benchmarks": lambda: leaderboards(results_link="results/"),  # README.md; benchmarks/README.md
     "colour-grids": colour_grids,
 }
 
