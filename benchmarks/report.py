@@ -342,6 +342,7 @@ def other() -> str:
     accuracies = [f"{name} {100 * c['test_accuracy']:.2f}% ({c['epochs']} epochs, {c['training_seconds']:.0f} s)"
                   for name, c in classifiers.items() if name != "machine"]
     rows.append(["feature classifiers of the quality metrics: test accuracy", "; ".join(accuracies), "not recorded"])
+    rows += leaderboard_rows()
     if (RESULTS / "distribute_jobs.json").exists():
         jobs = load("distribute_jobs.json")
         walls = {n: [s["wall_seconds"] for s in jobs["sweeps"] if s["jobs"] == n] for n in (1, 2)}
@@ -380,8 +381,8 @@ def other() -> str:
 
 
 def leaderboards(results_link: str = "benchmarks/results/") -> str:
-    """leaderboard_*.json: each leaderboard's tables as gan_helpers.leaderboard wrote them, and its plots,
-    linked as ``results_link`` + file name (from README.md; ``results/`` from benchmarks/README.md)."""
+    """leaderboard_*.json: each leaderboard's tables as gan_helpers.leaderboard wrote them, and its plots
+    (linked from README.md, hence ``results_link``)."""
     parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
         data = json.loads(path.read_text())
@@ -394,11 +395,25 @@ def leaderboards(results_link: str = "benchmarks/results/") -> str:
     return "\n\n".join(parts) or "No leaderboard measured yet."
 
 
+def leaderboard_rows() -> list[list]:
+    """Rows of the "other" table: per leaderboard_*.json table, the top three and where the whole table is
+    (README.md shows the leaderboards in full; this page stays short)."""
+    rows = []
+    for path in sorted(RESULTS.glob("leaderboard_*.json")):
+        data = json.loads(path.read_text())
+        for t in data["tables"]:
+            top = ", ".join(f"{r['model']} {r['frechet_distance_mean']:.3g}" for r in t["rows"][:3])
+            rows.append([f"leaderboard (`leaderboard.py`), {data['dataset']}, {data['seeds']} seeds, {t['title'].lower()}",
+                         f"best mean Fréchet distance: {top}; every model, metric and plot in "
+                         f"[README.md](../README.md#leaderboard) and [{path.name}](results/{path.name})",
+                         short_machine(data.get("machine"))])
+    return rows
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
     "step-ab": step_ab, "seed-spreads": seed_spreads, "other": other,
-    "variants": variants, "colour": colour,
-    "leaderboard": leaderboards, "leaderboard-benchmarks": lambda: leaderboards(results_link="results/"),  # README.md; benchmarks/README.md
+    "variants": variants, "leaderboard": leaderboards, "colour": colour,
     "colour-grids": colour_grids,
 }
 

@@ -15,9 +15,7 @@ def test_readme_tables_match_the_results():
 
 
 def test_readme_is_short():
-    """A reference page, not a diary: the scripts, the current results, the reasons for the defaults.
-    (160 lines before the leaderboards; each leaderboard adds about 25.)"""
-    assert len((BENCHMARKS / "README.md").read_text().splitlines()) <= 215
+    assert len((BENCHMARKS / "README.md").read_text().splitlines()) <= 160
 
 
 def test_colour_baselines_name_their_learning_rates_and_readme_shows_only_the_defaults(monkeypatch):
