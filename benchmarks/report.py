@@ -47,7 +47,7 @@ def table(header: list[str], rows: list[list]) -> str:
 
 
 def machines() -> str:
-    """One line per machine named in the results."""
+    """One line per machine named in the results, sorted by name (so deleting a result file does not reorder them)."""
     seen: dict[str, str] = {}
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
@@ -60,7 +60,7 @@ def machines() -> str:
                 source = f" ({record['source']})" if record.get("source") else ""
                 seen[short_machine(record)] = (f"{record['cpu']}, family {record['family']}{model}, "
                                                f"{record['cores']} cores, {isa}{source}")
-    return "\n".join(f"- **{name}**: {text}" for name, text in seen.items())
+    return "\n".join(f"- **{name}**: {text}" for name, text in sorted(seen.items()))
 
 
 def quality() -> str:
