@@ -342,7 +342,6 @@ def other() -> str:
     accuracies = [f"{name} {100 * c['test_accuracy']:.2f}% ({c['epochs']} epochs, {c['training_seconds']:.0f} s)"
                   for name, c in classifiers.items() if name != "machine"]
     rows.append(["feature classifiers of the quality metrics: test accuracy", "; ".join(accuracies), "not recorded"])
-    rows += leaderboard_rows()
     if (RESULTS / "distribute_jobs.json").exists():
         jobs = load("distribute_jobs.json")
         walls = {n: [s["wall_seconds"] for s in jobs["sweeps"] if s["jobs"] == n] for n in (1, 2)}
@@ -395,25 +394,39 @@ def leaderboards(results_link: str = "benchmarks/results/") -> str:
     return "\n\n".join(parts) or "No leaderboard measured yet."
 
 
-def leaderboard_rows() -> list[list]:
-    """Rows of the "other" table: per leaderboard_*.json table, the top three and where the whole table is
-    (README.md shows the leaderboards in full; this page stays short)."""
-    rows = []
+def leaderboard_summaries() -> str:
+    """benchmarks/README.md's view of leaderboard_*.json: per table the ranking in the main metrics, and the
+    Fréchet distance against minutes (README.md has every metric and the final grids)."""
+    parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
-        data = json.loads(path.read_text())
+        data, floor = json.loads(path.read_text()), json.loads(path.read_text())["floor"]
+        parts.append(f"**{data['dataset']}**, {data['seeds']} seeds, {short_machine(data.get('machine'))}, {data['date']} "
+                     f"(`{data['command']}`; every metric and the final grids: [README.md](../README.md#leaderboard), "
+                     f"[{path.name}](results/{path.name})):")
         for t in data["tables"]:
-            top = ", ".join(f"{r['model']} {r['frechet_distance_mean']:.3g}" for r in t["rows"][:3])
-            rows.append([f"leaderboard (`leaderboard.py`), {data['dataset']}, {data['seeds']} seeds, {t['title'].lower()}",
-                         f"best mean Fréchet distance: {top}; every model, metric and plot in "
-                         f"[README.md](../README.md#leaderboard) and [{path.name}](results/{path.name})",
-                         short_machine(data.get("machine"))])
-    return rows
+            def spread(r: dict, metric: str, digits: str = ".3g") -> str:
+                def number(x: float, digits: str) -> str:
+                    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:{digits}}"
+                return f"{number(r[metric + '_mean'], digits)} ± {number(r[metric + '_std'], '.2g' if 'g' in digits else digits)}"
+            rows = [["", "*floor: real train vs test*", f"{floor['frechet_distance']:.3g}", f"{floor['kid']:.2g}",
+                     f"{floor['precision']:.2f} / {floor['recall']:.2f}", f"{floor['classifier_score']:.2f}", "", ""]]
+            rows += [[i, r["model"] + ("" if r["seeds_done"] == r["seeds"] else f" ({r['seeds_done']}/{r['seeds']} seeds)"),
+                      spread(r, "frechet_distance"), spread(r, "kid"),
+                      f"{r['precision_mean']:.2f} / {r['recall_mean']:.2f}", spread(r, "classifier_score", ".2f"),
+                      f"{r['epochs_trained_mean']:.2g}", f"{r['images_per_sec_mean']:,.0f}"]
+                     for i, r in enumerate(t["rows"], 1)]
+            parts += [f"*{t['title']}* (mean ± std over seeds)",
+                      table(["#", "model", "Fréchet distance", "KID", "precision / recall", "score", "epochs",
+                             "images/s"], rows)]
+        if "frechet_distance_vs_minutes" in data.get("plots", {}):
+            parts.append(f"![Fréchet distance against minutes](results/{data['plots']['frechet_distance_vs_minutes']})")
+    return "\n\n".join(parts) or "No leaderboard measured yet."
 
 
 SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
     "step-ab": step_ab, "seed-spreads": seed_spreads, "other": other,
-    "variants": variants, "leaderboard": leaderboards, "colour": colour,
+    "variants": variants, "leaderboard": leaderboards, "leaderboard-summaries": leaderboard_summaries, "colour": colour,
     "colour-grids": colour_grids,
 }
 

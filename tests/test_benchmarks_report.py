@@ -15,7 +15,8 @@ def test_readme_tables_match_the_results():
 
 
 def test_readme_is_short():
-    assert len((BENCHMARKS / "README.md").read_text().splitlines()) <= 160
+    """A reference page, not a diary: room for the tables of record (with two leaderboards), not for history."""
+    assert len((BENCHMARKS / "README.md").read_text().splitlines()) <= 200
 
 
 def test_colour_baselines_name_their_learning_rates_and_readme_shows_only_the_defaults(monkeypatch):
