@@ -335,7 +335,7 @@ def plot_quality_over_time(runs_by_model: dict[str, list[sweep.SweepRun]], path:
     figure = new_figure(9, 5.5, layout="constrained")
     axes = figure.add_subplot()
     drawn = False
-    for name, runs in runs_by_model.items():
+    for index, (name, runs) in enumerate(runs_by_model.items()):
         curves = []
         for run in runs:
             rows = read_metrics(Path(run.folder) / "metrics.csv")
@@ -348,7 +348,9 @@ def plot_quality_over_time(runs_by_model: dict[str, list[sweep.SweepRun]], path:
         start, end = max(c[0, 0] for c in curves), min(c[-1, 0] for c in curves)  # where every seed has values
         grid = np.linspace(start, end, 50) if end > start else np.array([start])
         values = np.array([np.interp(grid, c[:, 0], c[:, 1]) for c in curves])
-        line, = axes.plot(grid, values.mean(axis=0), label=name, marker="o" if len(grid) == 1 else "")
+        # ten colours, then the same colours dashed: 12 models must not share a line's look
+        line, = axes.plot(grid, values.mean(axis=0), label=name, marker="o" if len(grid) == 1 else "",
+                          color=f"C{index % 10}", linestyle=("-", "--", ":")[index // 10 % 3])
         axes.fill_between(grid, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.15)
         drawn = True
     if not drawn:
