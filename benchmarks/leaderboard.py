@@ -51,7 +51,7 @@ def main() -> int:
             shutil.copyfile(source, harness.RESULTS / plots[plot])
     harness.write_result(harness.RESULTS / f"{name}.json", {
         "dataset": args.dataset, "seeds": args.seeds, "budget_minutes": args.budget, "epochs": args.epochs,
-        "command": f"python benchmarks/leaderboard.py {' '.join(sys.argv[1:])}",
+        "command": "python benchmarks/leaderboard.py " + " ".join(a for a in sys.argv[1:] if a != "--collect"),
         "tables": [{"title": t.title, "markdown": leaderboard.markdown_table(t.rows, board.floor), "rows": t.rows}
                    for t in board.tables],
         "floor": {k: v for k, v in (board.floor or {}).items() if not isinstance(v, (list, dict))},

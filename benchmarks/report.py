@@ -399,7 +399,8 @@ def leaderboard_summaries() -> str:
     Fréchet distance against minutes (README.md has every metric and the final grids)."""
     parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
-        data, floor = json.loads(path.read_text()), json.loads(path.read_text())["floor"]
+        data = json.loads(path.read_text())
+        floor = data["floor"]
         parts.append(f"**{data['dataset']}**, {data['seeds']} seeds, {short_machine(data.get('machine'))}, {data['date']} "
                      f"(`{data['command']}`; every metric and the final grids: [README.md](../README.md#leaderboard), "
                      f"[{path.name}](results/{path.name})):")
