@@ -395,30 +395,22 @@ def leaderboards(results_link: str = "benchmarks/results/") -> str:
 
 
 def leaderboard_summaries() -> str:
-    """benchmarks/README.md's view of leaderboard_*.json: per table the ranking in the main metrics, and the
-    Fréchet distance against minutes (README.md has every metric and the final grids)."""
+    """benchmarks/README.md's view of leaderboard_*.json: per table the ranking by mean Fréchet distance ± std,
+    and the Fréchet distance against minutes (README.md has every metric and the final grids)."""
     parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
         data = json.loads(path.read_text())
-        floor = data["floor"]
         parts.append(f"**{data['dataset']}**, {data['seeds']} seeds, {short_machine(data.get('machine'))}, {data['date']} "
                      f"(`{data['command']}`; every metric and the final grids: [README.md](../README.md#leaderboard), "
-                     f"[{path.name}](results/{path.name})):")
+                     f"[{path.name}](results/{path.name})).")
         for t in data["tables"]:
-            def spread(r: dict, metric: str, digits: str = ".3g") -> str:
-                def number(x: float, digits: str) -> str:
-                    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:{digits}}"
-                return f"{number(r[metric + '_mean'], digits)} ± {number(r[metric + '_std'], '.2g' if 'g' in digits else digits)}"
-            rows = [["", "*floor: real train vs test*", f"{floor['frechet_distance']:.3g}", f"{floor['kid']:.2g}",
-                     f"{floor['precision']:.2f} / {floor['recall']:.2f}", f"{floor['classifier_score']:.2f}", "", ""]]
-            rows += [[i, r["model"] + ("" if r["seeds_done"] == r["seeds"] else f" ({r['seeds_done']}/{r['seeds']} seeds)"),
-                      spread(r, "frechet_distance"), spread(r, "kid"),
-                      f"{r['precision_mean']:.2f} / {r['recall_mean']:.2f}", spread(r, "classifier_score", ".2f"),
-                      f"{r['epochs_trained_mean']:.2g}", f"{r['images_per_sec_mean']:,.0f}"]
-                     for i, r in enumerate(t["rows"], 1)]
-            parts += [f"*{t['title']}* (mean ± std over seeds)",
-                      table(["#", "model", "Fréchet distance", "KID", "precision / recall", "score", "epochs",
-                             "images/s"], rows)]
+            def number(x: float, digits: str) -> str:
+                return f"{x:,.0f}" if abs(x) >= 100 else f"{x:{digits}}"
+            ranking = " · ".join(f"{i}. {r['model']} {number(r['frechet_distance_mean'], '.3g')} ± "
+                                 f"{number(r['frechet_distance_std'], '.2g')}"
+                                 + ("" if r["seeds_done"] == r["seeds"] else f" ({r['seeds_done']}/{r['seeds']} seeds)")
+                                 for i, r in enumerate(t["rows"], 1))
+            parts.append(f"*{t['title']}*, Fréchet distance (floor {data['floor']['frechet_distance']:.2f}): {ranking}")
         if "frechet_distance_vs_minutes" in data.get("plots", {}):
             parts.append(f"![Fréchet distance against minutes](results/{data['plots']['frechet_distance_vs_minutes']})")
     return "\n\n".join(parts) or "No leaderboard measured yet."
