@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -140,7 +140,8 @@ def plans(budget: float, epochs: int | None) -> list[tuple[str, str, dict[str, A
 
 
 def _model_runs(models: list[Model], dataset: str, seeds: int, out: Path, label: str, limits: dict[str, Any],
-                train: bool, progress: bool, parallel: dict[str, Any] | None = None) -> dict[str, list[sweep.SweepRun]]:
+                train: bool, progress: bool, parallel: dict[str, Any] | None = None,
+                after_run: Callable[[sweep.SweepRun], Any] | None = None) -> dict[str, list[sweep.SweepRun]]:
     """Each model's sweep over the seeds: run (what is not finished), or only read (``train=False``)."""
     runs = {}
     for i, model in enumerate(models, 1):
@@ -150,7 +151,7 @@ def _model_runs(models: list[Model], dataset: str, seeds: int, out: Path, label:
         if train:
             print(f"[{label}] model {i}/{len(models)}: {model.name}")
             runs[model.name] = sweep.run_sweep(notebook, folder, fixed=fixed, seeds=seeds, progress=progress,
-                                               **(parallel or {}))
+                                               after_run=after_run, **(parallel or {}))
             continue
         planned = sweep.plan_sweep(notebook, folder, fixed=fixed, seeds=seeds)
         recorded = sweep.read_state(folder)
@@ -165,13 +166,15 @@ def _model_runs(models: list[Model], dataset: str, seeds: int, out: Path, label:
 def run_leaderboard(dataset: str = "mnist", seeds: int = 3, budget: float = 10.0, epochs: int | None = None,
                     out: str | Path | None = None, models: str | list[str] | list[Model] | None = None,
                     train: bool = True, progress: bool = True, jobs: int = 1,
-                    devices: list[str] | None = None) -> Leaderboard:
+                    devices: list[str] | None = None,
+                    after_run: Callable[[sweep.SweepRun], Any] | None = None) -> Leaderboard:
     """Train every model (``models``: names from ``MODELS``, or `Model`s; default all) for ``seeds``
     seeds under a training-time ``budget`` (minutes per run), and with ``epochs`` also for that many
     epochs; then write the leaderboard into ``out`` and return it. Resumable (see the module).
     ``train=False`` trains nothing: the tables of the runs as they stand. ``jobs`` and ``devices``:
     a model's seeds side by side, as in `gan_helpers.sweep.run_sweep` (``devices``: one GPU per run;
-    on a CPU keep ``jobs=1``: runs sharing the cores would each train less within the budget)."""
+    on a CPU keep ``jobs=1``: runs sharing the cores would each train less within the budget).
+    ``after_run(run)`` is called after each run this call executes (e.g. to copy it somewhere safe)."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset={dataset!r}: the leaderboard's models train on {' or '.join(DATASETS)}.")
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
@@ -185,7 +188,8 @@ def run_leaderboard(dataset: str = "mnist", seeds: int = 3, budget: float = 10.0
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     parallel = {"jobs": jobs, "devices": devices}
-    tables = [Table(title, _model_runs(chosen, dataset, seeds, out, label, limits, train, progress, parallel))
+    tables = [Table(title, _model_runs(chosen, dataset, seeds, out, label, limits, train, progress, parallel,
+                                       after_run))
               for title, label, limits in plans(budget, epochs)]
     board = write_leaderboard(out, tables, dataset=dataset, seeds=seeds, budget=budget, epochs=epochs,
                               wall_seconds=time.perf_counter() - started if train else None)

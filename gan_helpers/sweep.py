@@ -373,14 +373,16 @@ def summarize(out: str | Path, runs: list[SweepRun], metric: str = DEFAULT_METRI
 def run_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | Iterable[str] | None = None,
               fixed: dict[str, Any] | None = None, seeds: int | None = None, metric: str = DEFAULT_METRIC,
               kernel_name: str | None = None, progress: bool = True, jobs: int = 1,
-              devices: Sequence[str] | None = None) -> list[SweepRun]:
+              devices: Sequence[str] | None = None,
+              after_run: Callable[[SweepRun], Any] | None = None) -> list[SweepRun]:
     """Plan the sweep (see ``plan_sweep``), run what is not finished yet, and summarize; return the runs.
 
     Runs whose folder holds summary.json are skipped; the others are executed (an interrupted one
     resumes from its checkpoints), ``jobs`` at a time. ``devices`` (e.g. ``["0", "1"]``) gives each
     run one GPU of its own while it runs (``CUDA_VISIBLE_DEVICES``; ``jobs`` defaults to their number);
     without it, parallel runs share every device (on a CPU: the cores). A failing run is recorded
-    and the sweep continues. ``sweep.json`` and the summary are rewritten after every run.
+    and the sweep continues. ``sweep.json`` and the summary are rewritten after every run, and then
+    ``after_run(run)`` is called (e.g. to copy a finished run somewhere safe).
     """
     from tqdm.auto import tqdm
 
@@ -413,6 +415,8 @@ def run_sweep(notebook: str | Path, out: str | Path, grid: dict[str, list] | Ite
                    }.get(run.status, f"FAILED: {run.error}")
         (bar.write if progress else print)(f"{run.run_name}: {outcome}")
         bar.update()
+        if after_run is not None:
+            after_run(run)
 
     try:
         if jobs == 1 and not devices:

@@ -158,3 +158,49 @@ def test_without_training_the_same_tables_come_from_the_run_folders(killed_then_
                                        progress=False)
     assert not any(run.ran for runs in read.tables[0].runs.values() for run in runs)
     assert read.tables[0].rows == board.tables[0].rows
+
+
+# ---- benchmarks/leaderboard.py: finished runs kept in the repository, restored on a new machine
+
+def test_the_benchmark_keeps_what_a_finished_run_needs_and_a_new_machine_does_not_redo_it(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import leaderboard as benchmark  # benchmarks/leaderboard.py
+    from gan_helpers import sweep
+
+    def plan(home: Path) -> list:
+        sweep_folder = home / "leaderboards" / "fashion_mnist-10min" / "sweeps" / "fashion_mnist-10min-simple-gan"
+        return sweep.plan_sweep(NOTEBOOK, sweep_folder, seeds=2, root=home)
+
+    old_home, new_home, kept = tmp_path / "old", tmp_path / "new", tmp_path / "kept"
+    finished, interrupted = plan(old_home)
+    for run, done in ((finished, True), (interrupted, False)):
+        folder = Path(run.folder)
+        (folder / "samples").mkdir(parents=True)
+        (folder / "checkpoints").mkdir()
+        (folder / "checkpoints" / "ckpt-1.data").write_bytes(b"x" * 1000)
+        for epoch in (1, 2, 10):
+            (folder / "samples" / f"epoch_{epoch:03d}.png").write_bytes(b"png %d" % epoch)
+        (folder / "config.json").write_text('{"params": {"seed": %d}}' % run.swept["seed"])
+        (folder / "metrics.csv").write_text("epoch,seconds\n1,60.0\n")
+        if done:
+            (folder / "summary.json").write_text('{"evaluation": {"frechet_distance": 12.5}}')
+    sweep_folder = Path(finished.notebook).parent.parent
+    sweep_folder.mkdir(parents=True)
+    (sweep_folder / "sweep.json").write_text('{"runs": [{"run_name": "r", "wall_seconds": 630.0}]}')
+
+    assert benchmark.keep_run(Path(interrupted.folder), old_home, kept) is None  # an unfinished run is not kept
+    copy = benchmark.keep_run(Path(finished.folder), old_home, kept)
+    benchmark.keep_sweep_record(sweep_folder, old_home, kept)
+    assert sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file()) == [
+        "config.json", "metrics.csv", "samples/epoch_010.png", "summary.json"]  # the last grid; no checkpoints
+
+    # the new machine had started the finished run itself and was interrupted: the kept copy replaces it
+    new_finished, new_interrupted = plan(new_home)
+    (Path(new_finished.folder) / "checkpoints").mkdir(parents=True)
+    assert benchmark.restore_kept(new_home, kept) == [Path(new_finished.folder)]
+    assert new_finished.finished() and not new_interrupted.finished()
+    assert not (Path(new_finished.folder) / "checkpoints").exists()
+    assert (Path(new_finished.folder) / "summary.json").read_text() == (Path(finished.folder) / "summary.json").read_text()
+    assert json.loads((Path(new_finished.notebook).parent.parent / "sweep.json").read_text())["runs"][0][
+        "wall_seconds"] == 630.0
+    assert benchmark.restore_kept(new_home, kept) == []  # finished there now: nothing to restore again

@@ -248,7 +248,13 @@ def test_a_run_stopped_by_its_time_budget_is_paused_and_the_next_sweep_continues
     so the run stops there after a checkpoint (TrainingPaused); the same sweep without a budget
     continues that run from that step (not from scratch) and finishes it."""
     out = tmp_path / "budget"
-    (run,) = sweep.run_sweep(NOTEBOOK, out, grid=["seed=5"], fixed={"time_budget": "0.0001"}, progress=False)
+    seen = []  # what after_run sees of each run it is called with
+
+    def after_run(run: sweep.SweepRun) -> None:
+        seen.append((run.status, (Path(run.folder) / "summary.json").exists()))
+
+    (run,) = sweep.run_sweep(NOTEBOOK, out, grid=["seed=5"], fixed={"time_budget": "0.0001"}, progress=False,
+                             after_run=after_run)
     assert run.status == "paused" and "TrainingPaused: Stopped (time budget of 0.0001 minutes reached)" in run.error
     assert "0/1 runs done, 1 paused" in capsys.readouterr().out
     positions = gh.CheckpointFolder(Path(run.folder) / "checkpoints").positions()
@@ -256,8 +262,10 @@ def test_a_run_stopped_by_its_time_budget_is_paused_and_the_next_sweep_continues
     config = json.loads((Path(run.folder) / "config.json").read_text())
     assert config["sessions"][-1]["at"] == "step 1 of epoch 1"
 
-    (again,) = sweep.run_sweep(NOTEBOOK, out, grid=["seed=5"], fixed={"time_budget": "0"}, progress=False)
+    (again,) = sweep.run_sweep(NOTEBOOK, out, grid=["seed=5"], fixed={"time_budget": "0"}, progress=False,
+                               after_run=after_run)
     assert again.status == "done"
+    assert seen == [("paused", False), ("done", True)]  # once per executed run, after its outcome is known
     assert "Resuming at step 1 of epoch 1" in output_text(Path(again.notebook))
 
 
