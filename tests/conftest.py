@@ -15,6 +15,11 @@ from fake_data import write_tiny_mnist
 
 # Quiet TensorFlow's C++ logs; must happen before anything imports tensorflow (nothing above does).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# TensorFlow's own CPU kernels, not oneDNN's, in the tests and every process and kernel they start (the
+# notebooks' setdefault keeps this): the resume tests compare weights bit for bit between processes, and on
+# an AVX2 Zen 3 (2026-12-06) oneDNN's float32 kernels gave a killed-and-resumed run last-bit differences
+# from an uninterrupted one. oneDNN's speed is measured in benchmarks/ (throughput.py), not here.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # On a GPU the test processes (two xdist workers) and the notebook kernels they start share it: each
 # takes GPU memory as it needs it instead of all of it at its first operation.
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
