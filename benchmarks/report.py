@@ -379,13 +379,17 @@ def other() -> str:
     return table(["run", "measured", "machine"], rows)
 
 
+def seed_count(seeds: int) -> str:
+    return f"{seeds} seed" + "s" * (seeds != 1)
+
+
 def leaderboards(results_link: str = "benchmarks/results/") -> str:
     """leaderboard_*.json: each leaderboard's tables as gan_helpers.leaderboard wrote them, and its plots
     (linked from README.md, hence ``results_link``)."""
     parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
         data = json.loads(path.read_text())
-        parts.append(f"**{data['dataset']}**, {data['seeds']} seeds, {data['budget_minutes']:g} minutes of training per "
+        parts.append(f"**{data['dataset']}**, {seed_count(data['seeds'])}, {data['budget_minutes']:g} minutes of training per "
                      f"run, {short_machine(data.get('machine'))}, {data['date']} (`{data['command']}`; protocol: "
                      f"[{path.name}]({results_link}{path.name})):")
         for t in data["tables"]:
@@ -400,16 +404,21 @@ def leaderboard_summaries() -> str:
     parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
         data = json.loads(path.read_text())
-        parts.append(f"**{data['dataset']}**, {data['seeds']} seeds, {short_machine(data.get('machine'))}, {data['date']} "
+        parts.append(f"**{data['dataset']}**, {seed_count(data['seeds'])}, {short_machine(data.get('machine'))}, {data['date']} "
                      f"(`{data['command']}`; every metric and the final grids: [README.md](../README.md#leaderboard), "
                      f"[{path.name}](results/{path.name})).")
         for t in data["tables"]:
             def number(x: float, digits: str) -> str:
                 return f"{x:,.0f}" if abs(x) >= 100 else f"{x:{digits}}"
-            ranking = " · ".join(f"{i}. {r['model']} {number(r['frechet_distance_mean'], '.3g')} ± "
-                                 f"{number(r['frechet_distance_std'], '.2g')}"
-                                 + ("" if r["seeds_done"] == r["seeds"] else f" ({r['seeds_done']}/{r['seeds']} seeds)")
-                                 for i, r in enumerate(t["rows"], 1))
+            def cell(r: dict) -> str:
+                if r["frechet_distance_mean"] is None:
+                    return f"{r['model']} (not run yet)"
+                spread = "" if r["frechet_distance_std"] is None else f" ± {number(r['frechet_distance_std'], '.2g')}"
+                seeds = "" if r["seeds_done"] == r["seeds"] else f" ({r['seeds_done']}/{r['seeds']} seeds)"
+                return f"{r['model']} {number(r['frechet_distance_mean'], '.3g')}{spread}{seeds}"
+            ranked = [r for r in t["rows"] if r["frechet_distance_mean"] is not None]
+            ranking = " · ".join([f"{i}. {cell(r)}" for i, r in enumerate(ranked, 1)]
+                                 + [cell(r) for r in t["rows"] if r["frechet_distance_mean"] is None])
             parts.append(f"*{t['title']}*, Fréchet distance (floor {data['floor']['frechet_distance']:.2f}): {ranking}")
         if "frechet_distance_vs_minutes" in data.get("plots", {}):
             parts.append(f"![Fréchet distance against minutes](results/{data['plots']['frechet_distance_vs_minutes']})")

@@ -301,6 +301,12 @@ def trained_on(records: list[dict[str, Any]]) -> str:
     parts = [f"{name} ({n} run{'s' * (n != 1)})" for name, n in counts.items()]
     parts += [f"not recorded ({unrecorded} run{'s' * (unrecorded != 1)})"] if unrecorded else []
     mixed = ". **Mixed machines**: a time budget buys a different amount of training on each" if len(counts) > 1 else ""
+    by_seed: dict[tuple, set[str]] = {}  # the machines of each table's seed
+    for record in records:
+        if record.get("machines"):
+            by_seed.setdefault((record.get("table"), record.get("seed")), set()).update(record["machines"])
+    if mixed and all(seed is not None and len(names) == 1 for (_, seed), names in by_seed.items()):
+        mixed += "; but each seed's runs all trained on one machine, so within a seed the models trained on equal terms"
     return "; ".join(parts) + mixed
 
 

@@ -116,6 +116,12 @@ def test_the_protocol_names_the_machines_the_runs_trained_on_and_warns_when_they
     mixed = [{"machines": [one]}, {"machines": [one, two]}, unrecorded, failed]  # the second resumed on B
     text = leaderboard.protocol(mixed, "mnist", seeds=3, budget=10, epochs=None)
     assert f"{one} (2 runs); {two} (1 run); not recorded (1 run). **Mixed machines**" in text
+    assert "each seed's runs all trained on one machine" not in text  # they did not (and seeds are not known)
+    by_seed = [{"seed": 0, "machines": [one]}, {"seed": 0, "machines": [one]}, {"seed": 1, "machines": [two]}]
+    text = leaderboard.protocol(by_seed, "mnist", seeds=2, budget=10, epochs=None)
+    assert "**Mixed machines**" in text and "each seed's runs all trained on one machine" in text
+    text = leaderboard.protocol([*by_seed, {"seed": 1, "machines": [one]}], "mnist", seeds=2, budget=10, epochs=None)
+    assert "**Mixed machines**" in text and "each seed's runs" not in text  # seed 1 on both
     text = leaderboard.protocol([*same, unrecorded, failed], "mnist", seeds=3, budget=10, epochs=None)
     assert f"**Machine**: {one} (2 runs); not recorded (1 run);" in text and "Mixed" not in text
 
