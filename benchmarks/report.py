@@ -404,22 +404,23 @@ def leaderboard_summaries() -> str:
     parts = []
     for path in sorted(RESULTS.glob("leaderboard_*.json")):
         data = json.loads(path.read_text())
-        parts.append(f"**{data['dataset']}**, {seed_count(data['seeds'])}, {short_machine(data.get('machine'))}, {data['date']} "
-                     f"(`{data['command']}`; every metric and the final grids: [README.md](../README.md#leaderboard), "
-                     f"[{path.name}](results/{path.name})).")
+        lines = [f"**{data['dataset']}**, {seed_count(data['seeds'])}, {short_machine(data.get('machine'))}, {data['date']} "
+                 f"(`{data['command']}`; every metric and the final grids: [README.md](../README.md#leaderboard), "
+                 f"[{path.name}](results/{path.name}))."]
         for t in data["tables"]:
             def number(x: float, digits: str) -> str:
                 return f"{x:,.0f}" if abs(x) >= 100 else f"{x:{digits}}"
             def cell(r: dict) -> str:
                 if r["frechet_distance_mean"] is None:
-                    return f"{r['model']} (not run yet)"
+                    return f"{r['model']} (no finished run yet)"
                 spread = "" if r["frechet_distance_std"] is None else f" ± {number(r['frechet_distance_std'], '.2g')}"
                 seeds = "" if r["seeds_done"] == r["seeds"] else f" ({r['seeds_done']}/{r['seeds']} seeds)"
                 return f"{r['model']} {number(r['frechet_distance_mean'], '.3g')}{spread}{seeds}"
             ranked = [r for r in t["rows"] if r["frechet_distance_mean"] is not None]
             ranking = " · ".join([f"{i}. {cell(r)}" for i, r in enumerate(ranked, 1)]
                                  + [cell(r) for r in t["rows"] if r["frechet_distance_mean"] is None])
-            parts.append(f"*{t['title']}*, Fréchet distance (floor {data['floor']['frechet_distance']:.2f}): {ranking}")
+            lines.append(f"*{t['title']}*, Fréchet distance (floor {data['floor']['frechet_distance']:.2f}): {ranking}")
+        parts.append(" ".join(lines))  # one paragraph per leaderboard: the page stays short
         if "frechet_distance_vs_minutes" in data.get("plots", {}):
             parts.append(f"![Fréchet distance against minutes](results/{data['plots']['frechet_distance_vs_minutes']})")
     return "\n\n".join(parts) or "No leaderboard measured yet."
