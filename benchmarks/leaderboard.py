@@ -110,8 +110,9 @@ def main() -> int:
                                         out=out, models=args.models or None, train=not args.collect,
                                         after_run=keep)
     for runs in (runs for table in board.tables for runs in table.runs.values()):
-        for run in runs:
-            keep(run)
+        for run in runs:  # runs that finished before this call (after_run kept the others)
+            if not (kept / Path(run.folder).relative_to(args.home) / "summary.json").exists():
+                keep(run)
     name = f"leaderboard_{args.dataset}_{args.budget:g}min"
     plots = {}
     for plot in ("frechet_distance_vs_minutes", "final_grids"):
