@@ -398,6 +398,20 @@ def leaderboards(results_link: str = "benchmarks/results/") -> str:
     return "\n\n".join(parts) or "No leaderboard measured yet."
 
 
+def _number(x: float, digits: str) -> str:
+    """A metric for a sentence: thousands separated from 100 on, else ``digits`` (a format spec)."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:{digits}}"
+
+
+def _ranked_model(row: dict) -> str:
+    """One leaderboard row in a sentence: the model, its mean Fréchet distance ± std, its seeds if not all finished."""
+    if row["frechet_distance_mean"] is None:
+        return f"{row['model']} (no finished run yet)"
+    spread = "" if row["frechet_distance_std"] is None else f" ± {_number(row['frechet_distance_std'], '.2g')}"
+    seeds = "" if row["seeds_done"] == row["seeds"] else f" ({row['seeds_done']}/{row['seeds']} seeds)"
+    return f"{row['model']} {_number(row['frechet_distance_mean'], '.3g')}{spread}{seeds}"
+
+
 def leaderboard_summaries() -> str:
     """benchmarks/README.md's view of leaderboard_*.json: per table the ranking by mean Fréchet distance ± std,
     and the Fréchet distance against minutes (README.md has every metric and the final grids)."""
@@ -408,17 +422,9 @@ def leaderboard_summaries() -> str:
                  f"(`{data['command']}`; every metric and the final grids: [README.md](../README.md#leaderboard), "
                  f"[{path.name}](results/{path.name}))."]
         for t in data["tables"]:
-            def number(x: float, digits: str) -> str:
-                return f"{x:,.0f}" if abs(x) >= 100 else f"{x:{digits}}"
-            def cell(r: dict) -> str:
-                if r["frechet_distance_mean"] is None:
-                    return f"{r['model']} (no finished run yet)"
-                spread = "" if r["frechet_distance_std"] is None else f" ± {number(r['frechet_distance_std'], '.2g')}"
-                seeds = "" if r["seeds_done"] == r["seeds"] else f" ({r['seeds_done']}/{r['seeds']} seeds)"
-                return f"{r['model']} {number(r['frechet_distance_mean'], '.3g')}{spread}{seeds}"
             ranked = [r for r in t["rows"] if r["frechet_distance_mean"] is not None]
-            ranking = " · ".join([f"{i}. {cell(r)}" for i, r in enumerate(ranked, 1)]
-                                 + [cell(r) for r in t["rows"] if r["frechet_distance_mean"] is None])
+            ranking = " · ".join([f"{i}. {_ranked_model(r)}" for i, r in enumerate(ranked, 1)]
+                                 + [_ranked_model(r) for r in t["rows"] if r["frechet_distance_mean"] is None])
             lines.append(f"*{t['title']}*, Fréchet distance (floor {data['floor']['frechet_distance']:.2f}): {ranking}")
         parts.append(" ".join(lines))  # one paragraph per leaderboard: the page stays short
         if "frechet_distance_vs_minutes" in data.get("plots", {}):
