@@ -1,10 +1,11 @@
-"""The result tables of benchmarks/README.md (and the leaderboard in README.md), generated from benchmarks/results/*.json.
+"""The result tables of benchmarks/README.md (and of README.md's leaderboard and
+benchmarks/results/wgan_gp_settings.md), generated from benchmarks/results/*.json.
 
-    python benchmarks/report.py           # rewrite the generated sections of both READMEs
-    python benchmarks/report.py --check   # exit 1 if a README is not what the JSON files give
+    python benchmarks/report.py           # rewrite the generated sections of those pages
+    python benchmarks/report.py --check   # exit 1 if a page is not what the JSON files give
 
 Each generated section sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->`` in a
-README; the prose around them is written by hand. Every row names the machine it was measured on
+page; the prose around them is written by hand. Every row names the machine it was measured on
 (the result's ``machine`` record; "not recorded" where an old result has none).
 """
 
@@ -22,6 +23,7 @@ from harness import RESULTS
 
 README = RESULTS.parent / "README.md"
 MAIN_README = RESULTS.parent.parent / "README.md"
+PAGES = (README, MAIN_README, RESULTS / "wgan_gp_settings.md")
 MARKER = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end: (?P=name) -->)", re.S)
 
 
@@ -203,33 +205,39 @@ def cyclegan_long_row(r: dict) -> list:
             f"{r['train_seconds'] / 60:.0f} min", short_machine(r.get("machine"))]
 
 
+def _fixed(value: float | None, digits: int) -> str:
+    """``value`` with ``digits`` decimals; a dash where it was not measured."""
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _rate(value: float) -> str:
+    """A learning rate as the notebooks write it: 0.0002 -> 2e-4."""
+    return f"{value:.0e}".replace("e-0", "e-")
+
+
+def _class_shares(evaluation: dict) -> str:
+    """The smallest–largest share (%) of the classifier's predicted classes; empty if not measured."""
+    histogram = evaluation.get("class_histogram") or []
+    return f"{100 * min(histogram):.1f}–{100 * max(histogram):.1f}" if histogram else ""
+
+
 def variants() -> str:
     """variants.json: WGAN-GP, cGAN and AC-GAN with every metric, then the floor; below, the DCGAN's
-    loss × d_norm grid, one cell per run (its defaults: `ns`, `batch`), and WGAN-GP's settings on equal time."""
+    loss × d_norm grid, one cell per run (its defaults: `ns`, `batch`)."""
     data = load("variants.json")
     runs = {key: r for key, r in data.items() if "/" in key}
 
-    def number(value, digits: int) -> str:
-        return "–" if value is None else f"{value:.{digits}f}"
-
-    def rate(value: float) -> str:  # 0.0002 -> 2e-4
-        return f"{value:.0e}".replace("e-0", "e-")
-
-    def shares(e) -> str:
-        histogram = e.get("class_histogram") or []
-        return f"{100 * min(histogram):.1f}–{100 * max(histogram):.1f}" if histogram else ""
-
     def grid_cell(e) -> str:
         return (f"{e['classifier_score']:.2f} · {e['frechet_distance']:.1f} · {e['kid']:.2f} · "
-                f"{e['precision']:.2f} · {e['recall']:.2f} · {shares(e)}")
+                f"{e['precision']:.2f} · {e['recall']:.2f} · {_class_shares(e)}")
 
     def row(name, r, e) -> list:
         accuracy = e.get("conditional_accuracy")
         return [name, r["epochs"] if r else "", f"{r['train_seconds'] / 60:.1f}" if r else "",
-                number(e["frechet_distance"], 1), number(e["kid"], 2), number(e["precision"], 2), number(e["recall"], 2),
-                number(e["classifier_score"], 2), e["classes_covered"], shares(e),
-                number(None if accuracy is None else 100 * accuracy, 1),
-                number(e.get("intra_class_frechet_distance"), 1), short_machine(r.get("machine")) if r else ""]
+                _fixed(e["frechet_distance"], 1), _fixed(e["kid"], 2), _fixed(e["precision"], 2), _fixed(e["recall"], 2),
+                _fixed(e["classifier_score"], 2), e["classes_covered"], _class_shares(e),
+                _fixed(None if accuracy is None else 100 * accuracy, 1),
+                _fixed(e.get("intra_class_frechet_distance"), 1), short_machine(r.get("machine")) if r else ""]
 
     names = {"wgan-gp/wgan_gp": "WGAN-GP", "conditional/cgan": "cGAN", "conditional/acgan": "AC-GAN"}
     rows = [row(name, runs[key], runs[key]["evaluation"]) for key, name in names.items() if key in runs]
@@ -260,19 +268,23 @@ def variants() -> str:
         grid.append(["real vs real (floor)", grid_cell(grid_floor), "", "", ""])
     second = table([f"`loss` \\ `d_norm`, {usual_epochs} epoch{'s' if usual_epochs != 1 else ''}: score · FD · KID · precision · recall · class %",
                     *(f"`{n}`" for n in norms), "machine"], grid)
-    settings = []
-    # the equal-time screening rows first, longer runs after them
-    for key, r in sorted(runs.items(), key=lambda item: round(item[1]["train_seconds"] / 60)):
-        if key.startswith("wgan-gp-settings/"):
-            p, e = r["parameters"], r["evaluation"]
-            decay = ", falling linearly to 0" if p.get("lr_decay") == "linear" else ""
-            settings.append([r["label"], f"{rate(p['g_learning_rate'])} / {rate(p['c_learning_rate'])}{decay}",
-                             f"{p['beta_1']:g} / {p['beta_2']:g}", p["n_critic"], f"{r['train_seconds'] / 60:.1f}",
-                             r["epochs"], number(e["classifier_score"], 2), number(e["frechet_distance"], 1),
-                             number(e["kid"], 2), shares(e), short_machine(r.get("machine"))])
-    third = table(["WGAN-GP settings", "Adam lr G / critic", "β1 / β2", "`n_critic`", "train min", "epochs done",
-                   "score", "FD", "KID", "class %", "machine"], settings)
-    return "\n\n".join([first, second] + ([third] if settings else []))
+    return "\n\n".join([first, second])
+
+
+def wgan_gp_settings() -> str:
+    """variants.json's WGAN-GP settings runs (``variants.py wgan-gp-settings``): the equal-time screening
+    rows first, the longer runs after them."""
+    runs = {key: r for key, r in load("variants.json").items() if key.startswith("wgan-gp-settings/")}
+    rows = []
+    for r in sorted(runs.values(), key=lambda r: round(r["train_seconds"] / 60)):
+        p, e = r["parameters"], r["evaluation"]
+        decay = ", falling linearly to 0" if p.get("lr_decay") == "linear" else ""
+        rows.append([r["label"], f"{_rate(p['g_learning_rate'])} / {_rate(p['c_learning_rate'])}{decay}",
+                     f"{p['beta_1']:g} / {p['beta_2']:g}", p["n_critic"], f"{r['train_seconds'] / 60:.1f}",
+                     r["epochs"], _fixed(e["classifier_score"], 2), _fixed(e["frechet_distance"], 1),
+                     _fixed(e["kid"], 2), _class_shares(e), short_machine(r.get("machine"))])
+    return table(["WGAN-GP settings", "Adam lr G / critic", "β1 / β2", "`n_critic`", "train min", "epochs done",
+                  "score", "FD", "KID", "class %", "machine"], rows) if rows else "No WGAN-GP settings measured yet."
 
 
 def measured_colour_baselines() -> list[tuple[str, dict]]:
@@ -436,7 +448,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "machines": machines, "quality": quality, "time-to-quality": time_to_quality, "throughput": throughput,
     "step-ab": step_ab, "seed-spreads": seed_spreads, "other": other,
     "variants": variants, "leaderboard": leaderboards, "leaderboard-summaries": leaderboard_summaries, "colour": colour,
-    "colour-grids": colour_grids,
+    "colour-grids": colour_grids, "wgan-gp-settings": wgan_gp_settings,
 }
 
 
@@ -450,18 +462,18 @@ def render(readme: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="only check that the READMEs are up to date")
+    parser.add_argument("--check", action="store_true", help="only check that the pages are up to date")
     args = parser.parse_args()
     stale = []
-    for readme in (README, MAIN_README):
-        current = readme.read_text()
+    for page in PAGES:
+        current = page.read_text()
         wanted = render(current)
         if wanted == current:
             continue
-        stale.append(readme)
+        stale.append(page)
         if not args.check:
-            readme.write_text(wanted)
-            print(f"written {readme}")
+            page.write_text(wanted)
+            print(f"written {page}")
     if args.check and stale:
         print(f"{', '.join(map(str, stale))}: not what benchmarks/results/*.json give: run python benchmarks/report.py")
         return 1
