@@ -303,7 +303,7 @@ def default_colour_baselines() -> list[tuple[str, dict]]:
 def learning_rates(parameters: dict) -> str:
     """How a baseline's learning rates went: "2e-4 falling linearly to 0" or "6e-4, constant"."""
     rates = sorted({parameters["g_learning_rate"], parameters["d_learning_rate"]})
-    text = " / ".join(f"{rate:.0e}".replace("e-0", "e-") for rate in rates)
+    text = " / ".join(_rate(rate) for rate in rates)
     return f"{text} falling linearly to 0" if parameters.get("lr_decay") == "linear" else f"{text}, constant"
 
 
