@@ -44,7 +44,9 @@ GROUPS = {
         ("n_critic-1-linear", {"n_critic": 1, "lr_decay": "linear"}),
         ("n_critic-1-critic-4e-4", {"n_critic": 1, "c_learning_rate": 4e-4}),  # a faster critic (TTUR)
         ("n_critic-1-critic-8e-4", {"n_critic": 1, "c_learning_rate": 8e-4}),
-        ("n_critic-1-critic-4e-4-no-norm", {"n_critic": 1, "c_learning_rate": 4e-4, "critic_norm": "none"}))],
+        ("n_critic-1-critic-4e-4-no-norm", {"n_critic": 1, "c_learning_rate": 4e-4, "critic_norm": "none"}),
+        # the notebook's defaults (11 epochs, rates falling linearly) with a weaker gradient penalty
+        ("defaults-gp-1", {"n_critic": 1, "c_learning_rate": 4e-4, "lr_decay": "linear", "gp_weight": 1.0}))],
 }
 
 
