@@ -1,11 +1,11 @@
 """CycleGAN variants at 64 px on real monet2photo, on equal steps: can the translations pass for real?
 
-    python benchmarks/cyclegan_quality.py [--steps 1500] [--only transpose resize_conv resize_conv_ema]
+    python benchmarks/cyclegan_quality.py [--steps 1500] [--only transpose resize_conv resize_conv_ema ...]
     python benchmarks/cyclegan_quality.py --long [--steps 10000] [--heldout-photos 250]
     [--monet-dir ../shared/data/monet2photo] [--home ~/gan-notebooks] [-p NAME VALUE ...]
 
 Each variant is the notebook at `-p image_size 64 -p n_res_blocks 6 -p images_per_epoch 500
--p decay_epochs 0` with `epochs` = steps / 500 and its own `upsample` / `ema_decay`, run with
+-p decay_epochs 0` with `epochs` = steps / 500 and its own `upsample` / `ema_decay` / `d_patch`, run with
 papermill (harness.run_notebook) as run `cyclegan-quality-<variant>-<steps>` under --home (a run
 already complete there is not trained again, so the script can be stopped and restarted). The
 notebook's own evaluation is recorded in benchmarks/results/cyclegan_quality.json as each run ends:
@@ -44,6 +44,9 @@ VARIANTS = {
     "transpose": {"upsample": "transpose", "ema_decay": 0.0},
     "resize_conv": {"upsample": "resize_conv", "ema_decay": 0.0},
     "resize_conv_ema": {"upsample": "resize_conv", "ema_decay": 0.999},
+    # smaller discriminator patches: at 64 px the reference's 70 px patch covers the whole image
+    "resize_conv_ema_patch34": {"upsample": "resize_conv", "ema_decay": 0.999, "d_patch": 34},
+    "resize_conv_ema_patch16": {"upsample": "resize_conv", "ema_decay": 0.999, "d_patch": 16},
 }
 LONG_VARIANT = "resize_conv_ema"
 

@@ -178,8 +178,10 @@ def cyclegan() -> list[list]:
                 return (f"{accuracy:.2f} ± {e[f'two_sample_accuracy_std_{direction}']:.2f} (real vs real "
                         f"{floor:.2f}, {e[f'two_sample_images_{direction}']} images)")
 
+            patch = f", `d_patch` {r['variant']['d_patch']}" if "d_patch" in r["variant"] else ""
             rows.append([f"CycleGAN 64 px, {r['steps']:,} steps, `upsample` {r['variant']['upsample']}, `ema_decay` "
-                         f"{r['variant']['ema_decay']:g} (`cyclegan_quality.py`; grid `results/cyclegan_quality_{name}_grid.png`)",
+                         f"{r['variant']['ema_decay']:g}{patch} (`cyclegan_quality.py`; grid "
+                         f"`results/cyclegan_quality_{name}_grid.png`)",
                          f"two-sample accuracy photo → Monet {test('b_to_a')}, Monet → photo {test('a_to_b')}; "
                          f"checkerboard energy of the fake Monets {e['checkerboard_energy_b_to_a']:.4f} (real "
                          f"{e['checkerboard_energy_real_b_to_a']:.4f}); cycle L1 {e['cycle_l1_a']:.3f} / "
@@ -280,11 +282,12 @@ def wgan_gp_settings() -> str:
         p, e = r["parameters"], r["evaluation"]
         decay = ", falling linearly to 0" if p.get("lr_decay") == "linear" else ""
         rows.append([r["label"], f"{_rate(p['g_learning_rate'])} / {_rate(p['c_learning_rate'])}{decay}",
-                     f"{p['beta_1']:g} / {p['beta_2']:g}", p["n_critic"], f"{r['train_seconds'] / 60:.1f}",
+                     f"{p['beta_1']:g} / {p['beta_2']:g}", p["n_critic"], f"{p.get('gp_weight', 10):g}",
+                     f"{r['train_seconds'] / 60:.1f}",
                      r["epochs"], _fixed(e["classifier_score"], 2), _fixed(e["frechet_distance"], 1),
                      _fixed(e["kid"], 2), _class_shares(e), short_machine(r.get("machine"))])
-    return table(["WGAN-GP settings", "Adam lr G / critic", "β1 / β2", "`n_critic`", "train min", "epochs done",
-                  "score", "FD", "KID", "class %", "machine"], rows) if rows else "No WGAN-GP settings measured yet."
+    return table(["WGAN-GP settings", "Adam lr G / critic", "β1 / β2", "`n_critic`", "`gp_weight`", "train min",
+                  "epochs done", "score", "FD", "KID", "class %", "machine"], rows) if rows else "No WGAN-GP settings measured yet."
 
 
 def measured_colour_baselines() -> list[tuple[str, dict]]:
@@ -348,9 +351,21 @@ def colour_grids(results_link: str = "benchmarks/results/") -> str:
     return "\n\n".join(parts) or "Not measured yet."
 
 
+def two_sample_sensitivity() -> list[list]:
+    """two_sample_sensitivity.json as a row: the two-sample test on real Monets against degraded copies."""
+    if not (RESULTS / "two_sample_sensitivity.json").exists():
+        return []
+    r = load("two_sample_sensitivity.json")
+    tests = "; ".join(f"{name} {t['accuracy']:.2f} ± {t['accuracy_std']:.2f}" for name, t in r["tests"].items())
+    n = next(iter(r["tests"].values()))["images_per_set"]
+    return [[f"what the CycleGAN's two-sample test notices (`two_sample_sensitivity.py`): half of the {r['paintings']:,} "
+             f"real Monets at {r['side']} px against the other half degraded ({n} per set)", tests,
+             short_machine(r.get("machine"))]]
+
+
 def other() -> str:
     classifiers = load("classifiers.json")
-    rows = cyclegan()
+    rows = cyclegan() + two_sample_sensitivity()
     accuracies = [f"{name} {100 * c['test_accuracy']:.2f}% ({c['epochs']} epochs, {c['training_seconds']:.0f} s)"
                   for name, c in classifiers.items() if name != "machine"]
     rows.append(["feature classifiers of the quality metrics: test accuracy", "; ".join(accuracies), "not recorded"])

@@ -72,13 +72,17 @@ def test_resize_conv_upsampling_leaves_no_checkerboard_where_a_transposed_convol
     assert same_size.output_shape == (None, 64, 64, 3)
 
 
-def test_patchgan_receptive_field_is_70_pixels(nb):
+@pytest.mark.parametrize("patch, verdicts_at_64", [(70, 6), (34, 14), (16, 30)])
+def test_patchgan_receptive_field_is_d_patch_pixels(nb, patch, verdicts_at_64):
+    discriminator = nb.build_discriminator(64, patch=patch)
     receptive_field, jump = 1, 1
-    for layer in nb.build_discriminator(64).layers:
+    for layer in discriminator.layers:
         if isinstance(layer, keras.layers.Conv2D):
             receptive_field += (layer.kernel_size[0] - 1) * jump
             jump *= layer.strides[0]
-    assert receptive_field == 70
+    assert receptive_field == patch
+    assert discriminator.output_shape == (None, verdicts_at_64, verdicts_at_64, 1)
+    assert nb.build_discriminator(64).count_params() == nb.build_discriminator(64, patch=70).count_params()
 
 
 def test_weights_start_from_normal_0_002(nb):
