@@ -253,12 +253,21 @@ class QualityDuringTraining(keras.callbacks.Callback):
             write_atomically(self.best_record_path, json.dumps(record, indent=2))
 
 
+# The file and hash keras.applications.InceptionV3 itself downloads, so that both share Keras's cache.
+INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+                         "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5")
+INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"
+
+
 def load_inception(weights: str | None = "imagenet",
                    note: str = "The classifier metrics above still apply.") -> keras.Model | None:
     """InceptionV3 up to its 2048-d average-pooled features, or None with a one-line message (ending
     with ``note``) when the ImageNet weights cannot be loaded (no internet). ``weights=None``:
     untrained, for tests only."""
     try:
+        if weights == "imagenet":  # fetched (or found in Keras's cache) first: offline, nothing is built
+            weights = keras.utils.get_file(INCEPTION_WEIGHTS_URL.rsplit("/", 1)[1], INCEPTION_WEIGHTS_URL,
+                                           cache_subdir="models", file_hash=INCEPTION_WEIGHTS_MD5)
         with float32_policy():  # the protocol's network, whatever the training precision
             return keras.applications.InceptionV3(include_top=False, weights=weights, pooling="avg",
                                                   input_shape=(299, 299, 3))

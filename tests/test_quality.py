@@ -132,6 +132,21 @@ def test_inception_metrics_skip_with_one_line_when_weights_cannot_be_loaded(caps
     assert len(lines) == 1
 
 
+def test_inception_is_not_built_when_its_imagenet_weights_cannot_be_fetched(capsys, monkeypatch, tmp_path,
+                                                                           http_server):
+    """Offline (the mirror answers 404 here), the one-line skip comes before the 24M-parameter network is built."""
+    from gan_helpers import quality
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))  # no cached weights
+    monkeypatch.setattr(quality, "INCEPTION_WEIGHTS_URL", http_server.failing_url(404) + "inception_notop.h5")
+    built = []
+    monkeypatch.setattr(keras.applications, "InceptionV3", lambda *args, **kwargs: built.append(kwargs))
+    assert quality.load_inception("imagenet") is None
+    assert built == []
+    assert "Inception metrics skipped" in capsys.readouterr().out
+    assert any(path.endswith("inception_notop.h5") for path in http_server.requests)  # it did try to fetch
+
+
 def test_inception_metrics_compute_when_a_network_is_available():
     rng = np.random.default_rng(0)
     a = rng.uniform(-1, 1, (6, 28, 28, 1)).astype("float32")
