@@ -45,9 +45,9 @@ GROUPS = {
         ("n_critic-1-critic-4e-4", {"n_critic": 1, "c_learning_rate": 4e-4}),  # a faster critic (TTUR)
         ("n_critic-1-critic-8e-4", {"n_critic": 1, "c_learning_rate": 8e-4}),
         ("n_critic-1-critic-4e-4-no-norm", {"n_critic": 1, "c_learning_rate": 4e-4, "critic_norm": "none"}),
-        # the notebook's defaults (11 epochs, rates falling linearly) with a weaker gradient penalty
+        # the notebook's defaults before beta_1 0 (11 epochs, rates falling linearly) with a weaker gradient penalty
         ("defaults-gp-1", {"n_critic": 1, "c_learning_rate": 4e-4, "lr_decay": "linear", "gp_weight": 1.0}),
-        # the notebook's defaults with the paper's beta_1
+        # the notebook's earlier defaults with the paper's beta_1: its defaults since
         ("defaults-beta1-0", {"n_critic": 1, "c_learning_rate": 4e-4, "lr_decay": "linear", "beta_1": 0.0}))],
 }
 
