@@ -49,20 +49,26 @@ def table(header: list[str], rows: list[list]) -> str:
 
 
 def machines() -> str:
-    """One line per machine named in the results, sorted by name (so deleting a result file does not reorder them)."""
-    seen: dict[str, str] = {}
+    """One line per machine named in the results, sorted by name (so deleting a result file does not reorder them).
+
+    Of the records of one machine, one measured on it (no ``source``) and naming its model describes it.
+    """
+    seen: dict[str, tuple[tuple[bool, bool], str]] = {}
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
         records = [data.get("machine")] + [r.get("machine") for r in data.get("results", [])]
-        records += [v.get("machine") for v in data.values() if isinstance(v, dict) and "model" in v]
+        records += [v.get("machine") for v in data.values() if isinstance(v, dict)]
         for record in records:
-            if record and "cpu" in record:
+            if isinstance(record, dict) and "cpu" in record:
                 isa = "AVX-512 with avx512_bf16" if record["avx512_bf16"] else "AVX-512" if record["avx512"] else "AVX2, no bf16"
                 model = f" model {record['model']}" if record.get("model") is not None else ""
                 source = f" ({record['source']})" if record.get("source") else ""
-                seen[short_machine(record)] = (f"{record['cpu']}, family {record['family']}{model}, "
-                                               f"{record['cores']} cores, {isa}{source}")
-    return "\n".join(f"- **{name}**: {text}" for name, text in sorted(seen.items()))
+                rank = (not source, bool(model))
+                name = short_machine(record)
+                if name not in seen or rank > seen[name][0]:
+                    seen[name] = (rank, f"{record['cpu']}, family {record['family']}{model}, "
+                                        f"{record['cores']} cores, {isa}{source}")
+    return "\n".join(f"- **{name}**: {text}" for name, (_, text) in sorted(seen.items()))
 
 
 def quality() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,17 @@ def test_colour_baselines_name_their_learning_rates_and_readme_shows_only_the_de
     assert report.learning_rates(constant["parameters"]) == "2e-4 / 6e-4, constant"
     grids = report.colour_grids()
     assert "**dcgan_cifar10**" in grids and "2e-4 falling linearly to 0" in grids and "lr_decaynone" not in grids
+
+
+def test_a_machine_is_described_by_a_record_measured_on_it_whatever_the_file_order(monkeypatch, tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    import report
+
+    measured = {"cpu": "AMD EPYC", "family": 26, "model": 2, "cores": 2, "avx512": True, "avx512_bf16": True}
+    from_notes = {"cpu": "AMD EPYC", "family": 26, "cores": 2, "avx512": True, "avx512_bf16": True,
+                  "source": "per the session notes"}
+    monkeypatch.setattr(report, "RESULTS", tmp_path)
+    for first, second in ((measured, from_notes), (from_notes, measured)):
+        (tmp_path / "a.json").write_text(json.dumps({"machine": first}))
+        (tmp_path / "b.json").write_text(json.dumps({"date": "today", "group/run": {"machine": second}}))
+        assert report.machines() == "- **Zen 5**: AMD EPYC, family 26 model 2, 2 cores, AVX-512 with avx512_bf16"
