@@ -63,7 +63,7 @@ def machines() -> str:
                 isa = "AVX-512 with avx512_bf16" if record["avx512_bf16"] else "AVX-512" if record["avx512"] else "AVX2, no bf16"
                 model = f" model {record['model']}" if record.get("model") is not None else ""
                 source = f" ({record['source']})" if record.get("source") else ""
-                rank = (not source, bool(model))
+                rank = (not record.get("source"), record.get("model") is not None)  # measured here, with its model
                 name = short_machine(record)
                 if name not in seen or rank > seen[name][0]:
                     seen[name] = (rank, f"{record['cpu']}, family {record['family']}{model}, "

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+import report  # noqa: E402  (benchmarks/report.py)
 
 
 def test_readme_tables_match_the_results():
@@ -21,9 +23,6 @@ def test_readme_is_short():
 
 
 def test_colour_baselines_name_their_learning_rates_and_readme_shows_only_the_defaults(monkeypatch):
-    sys.path.insert(0, str(BENCHMARKS))
-    import report
-
     record = {"notebook": "dcgan_mnist", "epochs": 3, "train_seconds": 120.0, "machine": None,
               "frechet_distance_over_time": [],
               "evaluation": {"frechet_distance": 30.0}, "floor": {"frechet_distance": 0.1}}
@@ -40,9 +39,6 @@ def test_colour_baselines_name_their_learning_rates_and_readme_shows_only_the_de
 
 
 def test_a_machine_is_described_by_a_record_measured_on_it_whatever_the_file_order(monkeypatch, tmp_path):
-    sys.path.insert(0, str(BENCHMARKS))
-    import report
-
     measured = {"cpu": "AMD EPYC", "family": 26, "model": 2, "cores": 2, "avx512": True, "avx512_bf16": True}
     from_notes = {"cpu": "AMD EPYC", "family": 26, "cores": 2, "avx512": True, "avx512_bf16": True,
                   "source": "per the session notes"}
